@@ -1,0 +1,199 @@
+"""The `sellerloop` command (Typer). Commands are thin: they parse, call a service function, and print.
+
+Exit codes (DESIGN.md §8): 0 success, 1 failure, 2 bad input or usage, with a one-line reason on stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
+from sellerloop.errors import SellerloopError
+from sellerloop.store.db import session_scope
+from sellerloop.store.service import init_store, open_engine, require_current_schema
+
+app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source for every fact.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+import_app = typer.Typer(help="Load records into the store.", no_args_is_help=True)
+records_app = typer.Typer(help="Look at the records in the store.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(records_app, name="records")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _engine(*, initialise: bool = False):
+    engine = open_engine()
+    if initialise:
+        init_store(engine=engine)
+    else:
+        require_current_schema(engine)
+    return engine
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+def init() -> None:
+    """Create the store, or bring it to the newest schema. Running it again changes nothing."""
+    engine = open_engine()
+    before, after = init_store(engine=engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        out.print(f"store at {where} is already at schema {after}; nothing changed")
+    else:
+        out.print(f"store at {where} migrated {before or 'empty'} -> {after}")
+
+
+@import_app.command("maven")
+def import_maven_command(
+    folder: Annotated[Path, typer.Argument(help="folder with the Maven CRM CSV files")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import the Maven "CRM + Sales Opportunities" tables; repairs and reports the data set's known quirks."""
+    from sellerloop.importers.maven import import_maven
+
+    engine = _engine(initialise=True)
+    with session_scope(engine) as session:
+        report = import_maven(session=session, folder=folder)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    out.print("imported: " + ", ".join(f"{n} {k}" for k, n in report.counts.items()))
+    for quirk in report.quirks:
+        out.print(f"  repaired/noted: {quirk}")
+
+
+@import_app.command("transcript")
+def import_transcript_command(
+    file: Annotated[Path, typer.Argument(help="a WebVTT, SRT, 'Speaker: text' or CaSiNo JSON file")],
+    opportunity: Annotated[str, typer.Option("--opportunity", help="the opportunity the call belongs to")],
+    fmt: Annotated[str | None, typer.Option("--format", help="vtt, srt, text or casino (default: guessed)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the new transcript's id as JSON")] = False,
+) -> None:
+    """Import a call transcript onto an opportunity; prints the new transcript's id."""
+    from sellerloop.importers.transcripts import import_transcript_file
+
+    engine = _engine(initialise=True)
+    with session_scope(engine) as session:
+        transcripts = import_transcript_file(session=session, path=file, opportunity_id=opportunity, fmt=fmt)
+        summary = [{"id": t.id, "title": t.title, "opportunity_id": t.opportunity_id,
+                    "utterances": len(t.utterances), "source_format": t.source_format} for t in transcripts]
+    if as_json:
+        _print_json(summary[0] if len(summary) == 1 else {"id": summary[0]["id"], "transcripts": summary})
+        return
+    for t in summary:
+        out.print(f"{t['id']}  {t['utterances']} utterances  ({t['source_format']}: {t['title']})")
+
+
+@records_app.command("list")
+def records_list(
+    record_type: Annotated[str, typer.Argument(help="accounts, opportunities, contacts or transcripts")],
+    limit: Annotated[int | None, typer.Option(help="at most this many rows")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON rows")] = False,
+) -> None:
+    """List records: id and name, and for opportunities stage, account and owner."""
+    from sellerloop.records.service import list_records
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        rows = list_records(session=session, record_type=record_type, limit=limit)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(*(rows[0].keys() if rows else ["id", "name"]))
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    out.print(table)
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Counts per record type, real and synthetic apart."""
+    from sellerloop.records.service import count_records
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        counts = count_records(session=session)
+    if as_json:
+        _print_json(counts)
+        return
+    table = Table("record type", "real", "synthetic", "total")
+    for name, c in counts.items():
+        table.add_row(name, str(c["real"]), str(c["synthetic"]), str(c["total"]))
+    out.print(table)
+
+
+@app.command()
+def generate(
+    accounts: Annotated[int, typer.Option(min=1, help="accounts to generate")] = 1000,
+    activities: Annotated[int, typer.Option(min=0, help="activities to generate")] = 10000,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same book")] = 1,
+) -> None:
+    """Build a large synthetic book (for benchmarks), marked synthetic, in the configured store."""
+    from sellerloop.sample.generator import generate_book
+
+    engine = _engine(initialise=True)
+    result = generate_book(engine=engine, accounts=accounts, activities=activities, seed=seed,
+                           console=err)
+    out.print(result.summary())
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the web UI when done")] = True,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Set up the demo book (init, Maven import, sample layer) and serve the web UI."""
+    from sellerloop.importers.maven import import_maven
+    from sellerloop.sample.layer import build_sample_layer
+
+    engine = _engine(initialise=True)
+    with session_scope(engine) as session:
+        report = import_maven(session=session, folder=BUNDLED_MAVEN_DIR)
+    out.print("Maven data: " + ", ".join(f"{n} {k}" for k, n in report.counts.items()))
+    with session_scope(engine) as session:
+        sample = build_sample_layer(session=session, seed=get_settings().sample_seed)
+    out.print("sample layer (synthetic): " + ", ".join(f"{n} {k}" for k, n in sample.items()))
+    if serve_after:
+        _serve(engine, host, port)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve the web UI and API."""
+    _serve(_engine(), host, port)
+
+
+def _serve(engine, host: str, port: int) -> None:
+    import uvicorn
+
+    from sellerloop.web.app import create_app
+
+    out.print(f"sellerloop is serving at [bold]http://{host}:{port}[/bold]  (Ctrl+C stops it)")
+    uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. Domain errors become one line on stderr and their exit code; usage errors are click's (2)."""
+    try:
+        app(args=argv, prog_name="sellerloop")
+    except SellerloopError as e:
+        sys.stderr.write(f"Error: {e.one_line()}\n")
+        sys.exit(e.exit_code)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,39 @@
+"""Settings, read from SELLERLOOP_* environment variables (pydantic-settings)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MAVEN_DIR = Path(__file__).parent / "data" / "maven-crm"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SELLERLOOP_", extra="ignore")
+
+    # The data folder: the embedded SQLite store and anything else sellerloop keeps on disk.
+    home: Path = Path(".sellerloop")
+    # Empty means the embedded SQLite file under `home`; set a postgresql+psycopg:// URL to use PostgreSQL.
+    database_url: str = ""
+    # Seed of the deterministic sample layer: the same seed always gives the same demo book.
+    sample_seed: int = 7
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.home / 'sellerloop.db').resolve()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain `postgresql://` form people paste and pick the psycopg 3 driver for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

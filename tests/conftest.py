@@ -1,0 +1,140 @@
+"""Shared fixtures: real stores (SQLite always, PostgreSQL when SELLERLOOP_TEST_POSTGRES_URL is set) and the CLI.
+
+Every store fixture is parametrised over the backends, so each test that uses one runs on both. On PostgreSQL
+each store lives in its own schema (selected with search_path), dropped afterwards, so tests never see each
+other's rows and can run in parallel.
+"""
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings, normalise_database_url
+from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.service import init_store
+
+POSTGRES_URL = os.environ.get("SELLERLOOP_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
+    not POSTGRES_URL, reason="SELLERLOOP_TEST_POSTGRES_URL is not set"))]
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{normalise_database_url(url)}{joiner}options=-csearch_path%3D{schema}"
+
+
+@dataclass
+class StoreHandle:
+    backend: str
+    url: str
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for a `sellerloop` process that should use this store."""
+        env = {"SELLERLOOP_HOME": str(self.home)}
+        env["SELLERLOOP_DATABASE_URL"] = self.url if self.backend == "postgres" else ""
+        return env
+
+
+def _make_store(backend: str, home: Path) -> Iterator[StoreHandle]:
+    home.mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":
+        yield StoreHandle("sqlite", f"sqlite:///{home / 'sellerloop.db'}", home)
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield StoreHandle("postgres", _with_search_path(POSTGRES_URL, schema), home)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path) -> Iterator[StoreHandle]:
+    """An empty location for a store (not yet initialised), on each backend."""
+    yield from _make_store(request.param, tmp_path / "home")
+
+
+@pytest.fixture
+def engine(store) -> Iterator[Engine]:
+    """An initialised, empty store."""
+    engine = create_store_engine(store.url)
+    init_store(engine=engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    with session_scope(engine) as session:
+        yield session
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def maven_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
+    """A store holding the bundled Maven data, shared by the tests that only read it. Do not write to it."""
+    from sellerloop.importers.maven import import_maven
+
+    for handle in _make_store(request.param, tmp_path_factory.mktemp("maven")):
+        engine = create_store_engine(handle.url)
+        init_store(engine=engine)
+        with session_scope(engine) as s:
+            import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
+        engine.dispose()
+        yield handle
+
+
+@pytest.fixture
+def maven_engine(maven_store) -> Iterator[Engine]:
+    engine = create_store_engine(maven_store.url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def maven_dir() -> Path:
+    return BUNDLED_MAVEN_DIR
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run `sellerloop ARGS` in-process, through the real entry point, against a store:
+    cli(store, "stats", "--json") -> CliResult. An unexpected exception (a traceback for a user) fails the test."""
+    from sellerloop.cli import main
+
+    def run(handle: StoreHandle, *args: object) -> CliResult:
+        for key, value in handle.env.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        stdout, stderr = io.StringIO(), io.StringIO()
+        code = 0
+        try:
+            with redirect_stdout(stdout), redirect_stderr(stderr):
+                main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        finally:
+            get_settings.cache_clear()
+        return CliResult(code, stdout.getvalue(), stderr.getvalue())
+
+    return run
