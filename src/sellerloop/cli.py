@@ -110,9 +110,14 @@ def records_list(
     if as_json:
         _print_json(rows)
         return
-    table = Table(*(rows[0].keys() if rows else ["id", "name"]))
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    columns = list(rows[0].keys()) if rows else ["id", "name"]
+    cells = [["" if v is None else str(v) for v in row.values()] for row in rows]
+    if not out.is_terminal:  # piped: tab-separated lines that `cut` and `awk` can read, never truncated
+        sys.stdout.write("\n".join("\t".join(line) for line in [columns, *cells]) + "\n")
+        return
+    table = Table(*columns)
+    for line in cells:
+        table.add_row(*line)
     out.print(table)
 
 
