@@ -95,6 +95,21 @@ def import_transcript_command(
         out.print(f"{t['id']}  {t['utterances']} utterances  ({t['source_format']}: {t['title']})")
 
 
+@import_app.command("csv")
+def import_csv_command(
+    file: Annotated[Path, typer.Argument(help="a CSV export from your CRM")],
+    mapping: Annotated[Path, typer.Option("--mapping", help="YAML mapping of its columns to sellerloop fields")],
+) -> None:
+    """Import a CRM export with a column mapping (see `importers/csv_mapping.py` for the mapping format)."""
+    from sellerloop.importers.csv_mapping import import_csv, load_mapping
+
+    parsed = load_mapping(mapping)
+    engine = _engine(initialise=True)
+    with session_scope(engine) as session:
+        written = import_csv(session=session, path=file, mapping=parsed)
+    out.print(f"imported {written} {parsed.record_type} from {file}")
+
+
 @records_app.command("list")
 def records_list(
     record_type: Annotated[str, typer.Argument(help="accounts, opportunities, contacts or transcripts")],
