@@ -22,8 +22,10 @@ app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source f
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 import_app = typer.Typer(help="Load records into the store.", no_args_is_help=True)
 records_app = typer.Typer(help="Look at the records in the store.", no_args_is_help=True)
+source_app = typer.Typer(help="Look up the evidence behind a source URI.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(records_app, name="records")
+app.add_typer(source_app, name="source")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -134,6 +136,25 @@ def records_list(
     for line in cells:
         table.add_row(*line)
     out.print(table)
+
+
+@source_app.command("show")
+def source_show(
+    uri: Annotated[str, typer.Argument(help="e.g. activity:ID, transcript:ID#t=12.5-18.0, opportunity:ID/field/close_date")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON with kind, title, page and text")] = False,
+) -> None:
+    """Print the full text behind a source: every quote an agent cites from it appears here verbatim."""
+    from sellerloop.evidence.sources import resolve_source
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        source = resolve_source(session=session, uri=uri)
+    if as_json:
+        _print_json({"uri": source.uri, "kind": source.kind, "title": source.title, "text": source.text,
+                     "record_type": source.record_type, "record_id": source.record_id,
+                     "anchor": source.anchor, "observed_at": source.observed_at})
+        return
+    sys.stdout.write(source.text + "\n")
 
 
 @app.command()

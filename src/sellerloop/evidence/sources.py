@@ -1,0 +1,242 @@
+"""Sources: every piece of evidence has a stable URI, and the URI resolves to the full text behind it.
+
+URI forms (the part before the first ':' is the kind):
+
+    account:ID                      the account's fields, one "field: value" line each
+    account:ID/field/NAME           one field ("revenue_musd: 1100.04"); likewise opportunity:, contact:, user:
+    opportunity:ID                  the opportunity's fields
+    stage_history:OPPORTUNITY_ID    the stages the opportunity entered, with dates
+    activity:ID                     an email, meeting, call or note: header lines, then the body
+    transcript:ID                   the whole transcript, one "[mm:ss] Speaker: text" line per utterance
+    transcript:ID#t=START-END       the utterances overlapping that span, in seconds (timed transcripts)
+    transcript:ID#u=FROM-TO         utterances FROM..TO by position (untimed transcripts, e.g. chats)
+    ticket:ID                       a support ticket
+    signal:ID or its http(s) URL    a news item, job posting or web page
+    usage:ACCOUNT_ID/METRIC         a product-usage series, one "period: value" line each
+
+`resolve_source` is the one place that turns a URI into text. Agents quote from that text, the verifier checks
+quotes against it, and `sellerloop source show URI` prints it, so a quote that is in an agent's output is
+always found verbatim by anyone who looks the source up.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sellerloop.errors import BadInput
+from sellerloop.records.models import (
+    Account,
+    Activity,
+    Contact,
+    Opportunity,
+    Signal,
+    StageChange,
+    Ticket,
+    Transcript,
+    UsageMetric,
+    User,
+    Utterance,
+)
+
+RECORD_MODELS = {"account": Account, "opportunity": Opportunity, "contact": Contact, "user": User}
+# Columns that are plumbing, not facts a person would cite.
+HIDDEN_FIELDS = {"synthetic"}
+_SPAN = re.compile(r"^(?P<unit>[tu])=(?P<start>\d+(?:\.\d+)?)-(?P<end>\d+(?:\.\d+)?)$")
+
+
+class UnknownSource(BadInput):
+    """The URI is well formed but nothing in the store answers to it."""
+
+    http_status = 404
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    uri: str
+    kind: str  # account, opportunity, activity, transcript, ticket, signal, usage, ...
+    title: str
+    text: str  # the full text behind the URI; quotes are substrings of it
+    record_type: str  # the page that shows it: account, opportunity, transcript, ...
+    record_id: str
+    observed_at: dt.datetime | dt.date | None = None
+    anchor: str | None = None  # where on that page, e.g. "u-12"
+
+
+def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
+    uri = uri.strip()
+    if uri.startswith(("http://", "https://")):
+        signal = session.scalars(select(Signal).where(Signal.url == uri).order_by(Signal.id)).first()
+        if signal is None:
+            raise UnknownSource(f"no signal with url {uri!r}")
+        return _signal(signal, uri)
+    kind, sep, rest = uri.partition(":")
+    if not sep or not rest:
+        raise BadInput(f"not a source URI: {uri!r} (expected KIND:ID, e.g. activity:a-123)")
+    resolver = _RESOLVERS.get(kind)
+    if resolver is None:
+        raise BadInput(f"unknown source kind {kind!r} in {uri!r}; known: {', '.join(sorted(_RESOLVERS))}, http(s)")
+    return resolver(session, uri, rest)
+
+
+def source_exists(*, session: Session, uri: str) -> bool:
+    try:
+        resolve_source(session=session, uri=uri)
+    except BadInput:
+        return False
+    return True
+
+
+def format_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def utterance_line(utterance: Utterance) -> str:
+    stamp = f"[{format_seconds(utterance.start_s)}] " if utterance.start_s is not None else f"[#{utterance.seq}] "
+    return f"{stamp}{utterance.speaker}: {utterance.text}"
+
+
+def _get(session: Session, model, record_id: str, uri: str):
+    row = session.get(model, record_id)
+    if row is None:
+        raise UnknownSource(f"no {model.__name__.lower()} with id {record_id!r} (from {uri!r})")
+    return row
+
+
+def _fields(row) -> list[tuple[str, str]]:
+    return [(c.name, format_value(getattr(row, c.name))) for c in row.__table__.columns
+            if c.name not in HIDDEN_FIELDS and getattr(row, c.name) not in (None, "")]
+
+
+def _record(kind: str):
+    model = RECORD_MODELS[kind]
+
+    def resolve(session: Session, uri: str, rest: str) -> ResolvedSource:
+        record_id, _, field_path = rest.partition("/field/")
+        row = _get(session, model, record_id, uri)
+        name = getattr(row, "name", record_id)
+        if field_path:
+            if field_path not in row.__table__.columns or field_path in HIDDEN_FIELDS:
+                raise UnknownSource(f"{kind} has no field {field_path!r} (from {uri!r})")
+            return ResolvedSource(uri, kind, f"{name} · {field_path}",
+                                  f"{field_path}: {format_value(getattr(row, field_path))}", kind, record_id,
+                                  anchor=f"field-{field_path}")
+        text = "\n".join(f"{field}: {value}" for field, value in _fields(row))
+        return ResolvedSource(uri, kind, name, text, kind, record_id)
+
+    return resolve
+
+
+def _stage_history(session: Session, uri: str, rest: str) -> ResolvedSource:
+    opportunity = _get(session, Opportunity, rest, uri)
+    changes = session.scalars(select(StageChange).where(StageChange.opportunity_id == rest)
+                              .order_by(StageChange.id)).all()
+    lines = [f"{c.stage}: {c.entered_on.isoformat() if c.entered_on else 'date not recorded'}" for c in changes]
+    return ResolvedSource(uri, "stage_history", f"{opportunity.name} · stage history", "\n".join(lines),
+                          "opportunity", rest, anchor="stage-history")
+
+
+def _people(participants: list[dict], role: str) -> str:
+    return ", ".join(f"{p.get('name', '')} <{p['email']}>" if p.get("email") else p.get("name", "")
+                     for p in participants or [] if p.get("role") == role)
+
+
+def _activity(session: Session, uri: str, rest: str) -> ResolvedSource:
+    a = _get(session, Activity, rest, uri)
+    header = [f"{a.kind.capitalize()} on {format_value(a.occurred_at)}"]
+    for role, label in (("from", "From"), ("to", "To"), ("cc", "Cc"), ("attendee", "Attendees")):
+        people = _people(a.participants, role)
+        if people:
+            header.append(f"{label}: {people}")
+    if a.subject:
+        header.append(f"Subject: {a.subject}")
+    text = "\n".join(header) + ("\n\n" + a.body if a.body else "")
+    page, page_id = ("opportunity", a.opportunity_id) if a.opportunity_id else ("account", a.account_id or "")
+    return ResolvedSource(uri, "activity", a.subject or a.kind, text, page, page_id, a.occurred_at,
+                          anchor=f"activity-{a.id}")
+
+
+def _transcript(session: Session, uri: str, rest: str) -> ResolvedSource:
+    transcript_id, _, fragment = rest.partition("#")
+    transcript = _get(session, Transcript, transcript_id, uri)
+    stmt = select(Utterance).where(Utterance.transcript_id == transcript_id).order_by(Utterance.seq)
+    anchor = None
+    if fragment:
+        match = _SPAN.match(fragment)
+        if not match or float(match["end"]) < float(match["start"]):
+            raise BadInput(f"bad transcript span {fragment!r} in {uri!r} (expected t=START-END seconds "
+                           "or u=FROM-TO utterance numbers)")
+        start, end = float(match["start"]), float(match["end"])
+        if match["unit"] == "t":
+            stmt = stmt.where(Utterance.start_s < end if end > start else Utterance.start_s <= end,
+                              Utterance.end_s > start)
+        else:
+            stmt = stmt.where(Utterance.seq >= int(start), Utterance.seq <= int(end))
+    utterances = session.scalars(stmt).all()
+    if fragment:
+        if not utterances:
+            raise UnknownSource(f"no utterance in {fragment!r} of transcript {transcript_id!r}")
+        anchor = f"u-{utterances[0].seq}"
+    return ResolvedSource(uri, "transcript", transcript.title, "\n".join(map(utterance_line, utterances)),
+                          "transcript", transcript_id, transcript.occurred_at, anchor=anchor)
+
+
+def _ticket(session: Session, uri: str, rest: str) -> ResolvedSource:
+    t = _get(session, Ticket, rest, uri)
+    lines = [f"Ticket {t.id} ({t.severity}, {t.status}) opened {format_value(t.opened_at)}", f"Subject: {t.subject}"]
+    if t.closed_at:
+        lines.append(f"Closed: {format_value(t.closed_at)}")
+    text = "\n".join(lines) + ("\n\n" + t.body if t.body else "")
+    return ResolvedSource(uri, "ticket", t.subject, text, "account", t.account_id or "", t.opened_at,
+                          anchor=f"ticket-{t.id}")
+
+
+def _signal(signal: Signal, uri: str) -> ResolvedSource:
+    published = f" ({format_value(signal.published_at)})" if signal.published_at else ""
+    text = f"{signal.title}{published}\n{signal.url}" + ("\n\n" + signal.body if signal.body else "")
+    return ResolvedSource(uri, "signal", signal.title, text, "account", signal.account_id or "",
+                          signal.published_at, anchor=f"signal-{signal.id}")
+
+
+def _signal_by_id(session: Session, uri: str, rest: str) -> ResolvedSource:
+    return _signal(_get(session, Signal, rest, uri), uri)
+
+
+def _usage(session: Session, uri: str, rest: str) -> ResolvedSource:
+    account_id, _, metric = rest.partition("/")
+    account = _get(session, Account, account_id, uri)
+    points = session.scalars(select(UsageMetric).where(UsageMetric.account_id == account_id,
+                                                       UsageMetric.metric == metric)
+                             .order_by(UsageMetric.period_start)).all()
+    if not points:
+        raise UnknownSource(f"no usage series {metric!r} for account {account_id!r}")
+    text = "\n".join(f"{p.period_start.isoformat()}: {format_value(p.value)} {metric}" for p in points)
+    return ResolvedSource(uri, "usage", f"{account.name} · {metric}", text, "account", account_id,
+                          points[-1].period_start, anchor=f"usage-{metric}")
+
+
+_RESOLVERS = {
+    **{kind: _record(kind) for kind in RECORD_MODELS},
+    "stage_history": _stage_history,
+    "activity": _activity,
+    "transcript": _transcript,
+    "ticket": _ticket,
+    "signal": _signal_by_id,
+    "usage": _usage,
+}
