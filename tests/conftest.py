@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -89,6 +90,28 @@ def maven_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
     from sellerloop.importers.maven import import_maven
 
     for handle in _make_store(request.param, tmp_path_factory.mktemp("maven")):
+        engine = create_store_engine(handle.url)
+        init_store(engine=engine)
+        with session_scope(engine) as s:
+            import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
+        engine.dispose()
+        yield handle
+
+
+@pytest.fixture
+def maven_copy(request, maven_store, tmp_path) -> Iterator[StoreHandle]:
+    """A writable store holding the Maven data. On SQLite it is a file copy of the shared book (milliseconds);
+    on PostgreSQL a fresh schema with its own import."""
+    from sellerloop.importers.maven import import_maven
+
+    if maven_store.backend == "sqlite":
+        home = tmp_path / "home"
+        home.mkdir()
+        for part in maven_store.home.glob("sellerloop.db*"):  # the database and any WAL not yet checkpointed
+            shutil.copyfile(part, home / part.name)
+        yield StoreHandle("sqlite", f"sqlite:///{home / 'sellerloop.db'}", home)
+        return
+    for handle in _make_store("postgres", tmp_path / "home"):
         engine = create_store_engine(handle.url)
         init_store(engine=engine)
         with session_scope(engine) as s:
