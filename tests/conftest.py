@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings, normalise_database_url
 from sellerloop.store.db import create_store_engine, session_scope
@@ -98,26 +98,54 @@ def maven_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
         yield handle
 
 
-@pytest.fixture
-def maven_copy(request, maven_store, tmp_path) -> Iterator[StoreHandle]:
-    """A writable store holding the Maven data. On SQLite it is a file copy of the shared book (milliseconds);
-    on PostgreSQL a fresh schema with its own import."""
+@pytest.fixture(scope="session")
+def _maven_template_db() -> Iterator[str]:
+    """PostgreSQL only: a database holding the Maven import, used as a TEMPLATE for cheap writable copies."""
     from sellerloop.importers.maven import import_maven
 
+    name = f"sl_tpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {name}"))
+    engine = create_store_engine(_database_url(name))
+    init_store(engine=engine)
+    with session_scope(engine) as s:
+        import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
+    engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the template to have no open connections
+    try:
+        yield name
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _database_url(name: str) -> str:
+    return make_url(normalise_database_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def maven_copy(request, maven_store, tmp_path) -> Iterator[StoreHandle]:
+    """A writable store holding the Maven data, made by copying, not re-importing: a file copy of the shared
+    book on SQLite, a database created from a template on PostgreSQL."""
+    home = tmp_path / "home"
+    home.mkdir()
     if maven_store.backend == "sqlite":
-        home = tmp_path / "home"
-        home.mkdir()
         for part in maven_store.home.glob("sellerloop.db*"):  # the database and any WAL not yet checkpointed
             shutil.copyfile(part, home / part.name)
         yield StoreHandle("sqlite", f"sqlite:///{home / 'sellerloop.db'}", home)
         return
-    for handle in _make_store("postgres", tmp_path / "home"):
-        engine = create_store_engine(handle.url)
-        init_store(engine=engine)
-        with session_scope(engine) as s:
-            import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
-        engine.dispose()
-        yield handle
+    template = request.getfixturevalue("_maven_template_db")
+    name = f"sl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    try:
+        yield StoreHandle("postgres", _database_url(name), home)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture
