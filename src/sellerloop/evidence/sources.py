@@ -24,7 +24,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
@@ -184,8 +184,10 @@ def _transcript(session: Session, uri: str, rest: str) -> ResolvedSource:
                            "or u=FROM-TO utterance numbers)")
         start, end = float(match["start"]), float(match["end"])
         if match["unit"] == "t":
+            # Overlap with [start, end]; an utterance whose end is unknown counts as the instant it starts.
+            ends = func.coalesce(Utterance.end_s, Utterance.start_s)
             stmt = stmt.where(Utterance.start_s < end if end > start else Utterance.start_s <= end,
-                              Utterance.end_s > start)
+                              ends > start if end > start else ends >= start)
         else:
             stmt = stmt.where(Utterance.seq >= int(start), Utterance.seq <= int(end))
     utterances = session.scalars(stmt).all()
