@@ -49,10 +49,12 @@ def engine(book):
 
 
 @pytest.mark.parametrize("uri, expected", [
-    (f"opportunity:{OPP}/field/close_date", "close_date: 2017-03-01"),
-    (f"opportunity:{OPP}", "stage: Won"),
-    ("account:cancity/field/sector", "sector: retail"),
+    (f"opportunity:{OPP}/field/close_date", "Close date: 2017-03-01"),
+    (f"opportunity:{OPP}", "Stage: Won"),
+    ("account:cancity/field/sector", "Sector: retail"),
     (f"stage_history:{OPP}", "Engaging: 2016-10-20"),
+    (f"opportunity:{OPP}/field/owner_id", "Owner: Moses Frase"),
+    ("account:cancity/field/revenue_musd", "Annual revenue (M USD): 718.62"),
     ("activity:a-1", "Budget is approved up to $12,000."),
     ("activity:a-1", "From: Dana Whitfield <dana@cancity.example>"),
     ("transcript:tr-1", "[00:04] Dana Whitfield: I do, once IT has finished the security review."),

@@ -2,8 +2,9 @@
 
 URI forms (the part before the first ':' is the kind):
 
-    account:ID                      the account's fields, one "field: value" line each
-    account:ID/field/NAME           one field ("revenue_musd: 1100.04"); likewise opportunity:, contact:, user:
+    account:ID                      the account's fields, one "Label: value" line each
+    account:ID/field/NAME           one field ("Annual revenue (M USD): 1100.04"); likewise opportunity:, contact:,
+                                    user:; references read as names ("Owner: Moses Frase")
     opportunity:ID                  the opportunity's fields
     stage_history:OPPORTUNITY_ID    the stages the opportunity entered, with dates
     activity:ID                     an email, meeting, call or note: header lines, then the body
@@ -33,6 +34,7 @@ from sellerloop.records.models import (
     Activity,
     Contact,
     Opportunity,
+    Product,
     Signal,
     StageChange,
     Ticket,
@@ -45,6 +47,18 @@ from sellerloop.records.models import (
 RECORD_MODELS = {"account": Account, "opportunity": Opportunity, "contact": Contact, "user": User}
 # Columns that are plumbing, not facts a person would cite.
 HIDDEN_FIELDS = {"synthetic"}
+# How a field reads in a source: the words a person (and a sentence citing it) would use. Others get their
+# column name with spaces ("next_step" -> "Next step").
+FIELD_LABELS = {
+    "revenue_musd": "Annual revenue (M USD)", "office_location": "Headquarters",
+    "year_established": "Year established", "owner_id": "Owner", "account_id": "Account",
+    "parent_id": "Parent company", "product_id": "Product", "manager_id": "Manager",
+    "engage_date": "Engaging since", "close_value": "Close value (USD)", "amount": "Amount (USD)",
+    "role_in_deal": "Role in deal", "id": "Id",
+}
+# Reference columns shown by the referenced record's name rather than its id.
+REFERENCES = {"owner_id": User, "manager_id": User, "account_id": Account, "parent_id": Account,
+              "product_id": Product}
 _SPAN = re.compile(r"^(?P<unit>[tu])=(?P<start>\d+(?:\.\d+)?)-(?P<end>\d+(?:\.\d+)?)$")
 
 
@@ -119,8 +133,20 @@ def _get(session: Session, model, record_id: str, uri: str):
     return row
 
 
-def _fields(row) -> list[tuple[str, str]]:
-    return [(c.name, format_value(getattr(row, c.name))) for c in row.__table__.columns
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field) or field.replace("_", " ").capitalize()
+
+
+def _field_line(session: Session, row, field: str) -> str:
+    value = getattr(row, field)
+    if field in REFERENCES and value is not None:
+        referenced = session.get(REFERENCES[field], value)
+        value = referenced.name if referenced is not None else value
+    return f"{field_label(field)}: {format_value(value)}"
+
+
+def _field_lines(session: Session, row) -> list[str]:
+    return [_field_line(session, row, c.name) for c in row.__table__.columns
             if c.name not in HIDDEN_FIELDS and getattr(row, c.name) not in (None, "")]
 
 
@@ -134,11 +160,10 @@ def _record(kind: str):
         if field_path:
             if field_path not in row.__table__.columns or field_path in HIDDEN_FIELDS:
                 raise UnknownSource(f"{kind} has no field {field_path!r} (from {uri!r})")
-            return ResolvedSource(uri, kind, f"{name} · {field_path}",
-                                  f"{field_path}: {format_value(getattr(row, field_path))}", kind, record_id,
+            return ResolvedSource(uri, kind, f"{name} · {field_label(field_path)}",
+                                  _field_line(session, row, field_path), kind, record_id,
                                   anchor=f"field-{field_path}")
-        text = "\n".join(f"{field}: {value}" for field, value in _fields(row))
-        return ResolvedSource(uri, kind, name, text, kind, record_id)
+        return ResolvedSource(uri, kind, name, "\n".join(_field_lines(session, row)), kind, record_id)
 
     return resolve
 
