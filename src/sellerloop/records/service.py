@@ -171,3 +171,43 @@ def opportunity_view(*, session: Session, opportunity_id: str) -> OpportunityVie
         transcripts=list(session.scalars(select(Transcript).where(Transcript.opportunity_id == opportunity_id)
                                          .order_by(Transcript.occurred_at.desc()))),
     )
+
+
+def search_opportunities(*, session: Session, stage: str = "", owner_id: str = "", page: int = 1,
+                         per_page: int = 25) -> Page:
+    """Opportunities filtered by stage and owner, open ones first, newest close date first."""
+    from sellerloop.records.models import STAGES
+
+    stmt = select(Opportunity)
+    if stage:
+        if stage not in STAGES:
+            raise BadInput(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        stmt = stmt.where(Opportunity.stage == stage)
+    if owner_id:
+        if session.get(User, owner_id) is None:
+            raise BadInput(f"no user with id {owner_id!r}")
+        stmt = stmt.where(Opportunity.owner_id == owner_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(1, page)
+    items = session.scalars(stmt.order_by(Opportunity.stage.in_(("Won", "Lost")),
+                                          Opportunity.close_date.desc(), Opportunity.id)
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+    return Page(items=list(items), total=total or 0, page=page, per_page=per_page)
+
+
+def list_owners(*, session: Session) -> list[User]:
+    """The people who own at least one opportunity, by name (for the owner filter)."""
+    owner_ids = select(Opportunity.owner_id).where(Opportunity.owner_id.is_not(None)).distinct()
+    return list(session.scalars(select(User).where(User.id.in_(owner_ids)).order_by(User.name)))
+
+
+def open_opportunity_counts(*, session: Session, account_ids: list[str]) -> dict[str, int]:
+    """{account_id: number of open opportunities} for the given accounts (absent when none)."""
+    from sellerloop.records.models import OPEN_STAGES
+
+    if not account_ids:
+        return {}
+    rows = session.execute(select(Opportunity.account_id, func.count())
+                           .where(Opportunity.account_id.in_(account_ids), Opportunity.stage.in_(OPEN_STAGES))
+                           .group_by(Opportunity.account_id)).all()
+    return {account_id: n for account_id, n in rows}
