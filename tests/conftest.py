@@ -27,6 +27,15 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
     not POSTGRES_URL, reason="SELLERLOOP_TEST_POSTGRES_URL is not set"))]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Settings are cached per process; a test that sets SELLERLOOP_* variables must see them, and the next
+    test must not."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 def _with_search_path(url: str, schema: str) -> str:
     joiner = "&" if "?" in url else "?"
     return f"{normalise_database_url(url)}{joiner}options=-csearch_path%3D{schema}"

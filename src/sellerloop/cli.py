@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.errors import SellerloopError
+from sellerloop.playbooks.commands import playbook_show
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
 
@@ -23,9 +24,13 @@ app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source f
 import_app = typer.Typer(help="Load records into the store.", no_args_is_help=True)
 records_app = typer.Typer(help="Look at the records in the store.", no_args_is_help=True)
 source_app = typer.Typer(help="Look up the evidence behind a source URI.", no_args_is_help=True)
+playbook_app = typer.Typer(help="Sales methodology playbooks (MEDDICC, BANT, SPIN or your own).",
+                           no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(records_app, name="records")
 app.add_typer(source_app, name="source")
+app.add_typer(playbook_app, name="playbook")
+playbook_app.command("show")(playbook_show)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     # Seed of the deterministic sample layer: the same seed always gives the same demo book.
     sample_seed: int = 7
+    # The team's methodology: a shipped playbook name (meddicc, bant, spin) or the path of a playbook YAML file.
+    playbook: str = "meddicc"
 
     @property
     def resolved_database_url(self) -> str:
