@@ -55,7 +55,7 @@ class StoreHandle:
         return env
 
 
-def _make_store(backend: str, home: Path) -> Iterator[StoreHandle]:
+def make_store(backend: str, home: Path) -> Iterator[StoreHandle]:
     home.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         yield StoreHandle("sqlite", f"sqlite:///{home / 'sellerloop.db'}", home)
@@ -75,7 +75,7 @@ def _make_store(backend: str, home: Path) -> Iterator[StoreHandle]:
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path) -> Iterator[StoreHandle]:
     """An empty location for a store (not yet initialised), on each backend."""
-    yield from _make_store(request.param, tmp_path / "home")
+    yield from make_store(request.param, tmp_path / "home")
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def maven_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
     """A store holding the bundled Maven data, shared by the tests that only read it. Do not write to it."""
     from sellerloop.importers.maven import import_maven
 
-    for handle in _make_store(request.param, tmp_path_factory.mktemp("maven")):
+    for handle in make_store(request.param, tmp_path_factory.mktemp("maven")):
         engine = create_store_engine(handle.url)
         init_store(engine=engine)
         with session_scope(engine) as s:

@@ -208,7 +208,7 @@ class Transcript(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     opportunity_id: Mapped[str | None] = mapped_column(ForeignKey("opportunities.id"), index=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
-    activity_id: Mapped[str | None] = mapped_column(ForeignKey("activities.id"))
+    activity_id: Mapped[str | None] = mapped_column(ForeignKey("activities.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     occurred_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     source_format: Mapped[str] = mapped_column(String(20))  # vtt, srt, text, casino, sample

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:53:26.840168
+Create Date: 2026-11-23
 """
 from __future__ import annotations
 
@@ -247,6 +247,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('transcripts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transcripts_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_transcripts_activity_id'), ['activity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_transcripts_opportunity_id'), ['opportunity_id'], unique=False)
 
     op.create_table('utterances',
@@ -273,6 +274,7 @@ def downgrade() -> None:
     op.drop_table('utterances')
     with op.batch_alter_table('transcripts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transcripts_opportunity_id'))
+        batch_op.drop_index(batch_op.f('ix_transcripts_activity_id'))
         batch_op.drop_index(batch_op.f('ix_transcripts_account_id'))
 
     op.drop_table('transcripts')
