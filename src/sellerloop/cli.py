@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
-from sellerloop.errors import SellerloopError
+from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.playbooks.commands import playbook_show
+from sellerloop.verifier.commands import verify
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
 
@@ -31,6 +32,7 @@ app.add_typer(records_app, name="records")
 app.add_typer(source_app, name="source")
 app.add_typer(playbook_app, name="playbook")
 playbook_app.command("show")(playbook_show)
+app.command("verify")(verify)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -160,6 +162,39 @@ def source_show(
                      "anchor": source.anchor, "observed_at": source.observed_at})
         return
     sys.stdout.write(source.text + "\n")
+
+
+USE_CASES = ("research", "prep", "next-action", "follow-up", "coaching", "hygiene")
+
+
+@app.command()
+def run(
+    use_case: Annotated[str, typer.Argument(help=f"one of {', '.join(USE_CASES)}")],
+    account: Annotated[str | None, typer.Option("--account", help="the account to run on")] = None,
+    opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity to run on")] = None,
+    acting_user: Annotated[str | None, typer.Option("--as", help="run as this user id (their record access)")] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="playbook name or file (default: settings)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (DESIGN.md §8 shape)")] = False,
+) -> None:
+    """Run one agent on one record; prints Markdown with numbered source links, or JSON."""
+    from sellerloop.agents.models import Subject
+    from sellerloop.agents.render import to_markdown
+    from sellerloop.agents.service import run_agent
+    from sellerloop.composers.service import configured_composer
+
+    if use_case not in USE_CASES:
+        raise BadInput(f"unknown use case {use_case!r}; choose one of {', '.join(USE_CASES)}")
+    if (account is None) == (opportunity is None):
+        raise BadInput("give exactly one of --account ID or --opportunity ID")
+    subject = Subject(type="account", id=account) if account else Subject(type="opportunity", id=opportunity)
+    engine = _engine()
+    with session_scope(engine) as session:
+        result = run_agent(session=session, use_case=use_case, subject=subject, acting_user_id=acting_user,
+                           composer=configured_composer(), playbook=playbook)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    sys.stdout.write(to_markdown(result))
 
 
 @app.command()

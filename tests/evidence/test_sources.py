@@ -63,7 +63,7 @@ def engine(book):
     ("ticket:tk-1", "Printer driver crash"),
     ("signal:sg-1", "Cancity will hire 40 engineers in Berlin."),
     ("https://news.example/cancity/berlin", "Cancity opens a Berlin office"),
-    ("usage:cancity/active_users", "2017-12-01: 112 active_users"),
+    ("usage:cancity/active_users", "2017-12-01: 112 active users"),
 ])
 def test_each_kind_of_uri_resolves_to_its_text(book, engine, uri, expected):
     with session_scope(engine) as s:

@@ -14,6 +14,8 @@ URI forms (the part before the first ':' is the kind):
     ticket:ID                       a support ticket
     signal:ID or its http(s) URL    a news item, job posting or web page
     usage:ACCOUNT_ID/METRIC         a product-usage series, one "period: value" line each
+    pipeline:ACCOUNT_ID             the account's opportunities: counts and value by stage, then one line per
+                                    open opportunity (a CRM report, computed from the opportunity records)
 
 `resolve_source` is the one place that turns a URI into text. Agents quote from that text, the verifier checks
 quotes against it, and `sellerloop source show URI` prints it, so a quote that is in an agent's output is
@@ -30,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
 from sellerloop.records.models import (
+    OPEN_STAGES,
+    STAGES,
     Account,
     Activity,
     Contact,
@@ -253,9 +257,35 @@ def _usage(session: Session, uri: str, rest: str) -> ResolvedSource:
                              .order_by(UsageMetric.period_start)).all()
     if not points:
         raise UnknownSource(f"no usage series {metric!r} for account {account_id!r}")
-    text = "\n".join(f"{p.period_start.isoformat()}: {format_value(p.value)} {metric}" for p in points)
+    label = metric.replace("_", " ")
+    text = "\n".join(f"{p.period_start.isoformat()}: {format_value(p.value)} {label}" for p in points)
     return ResolvedSource(uri, "usage", f"{account.name} · {metric}", text, "account", account_id,
                           points[-1].period_start, anchor=f"usage-{metric}")
+
+
+def _pipeline(session: Session, uri: str, rest: str) -> ResolvedSource:
+    account = _get(session, Account, rest, uri)
+    opportunities = session.scalars(select(Opportunity).where(Opportunity.account_id == rest)
+                                    .order_by(Opportunity.close_date, Opportunity.id)).all()
+    by_stage: dict[str, list[Opportunity]] = {}
+    for o in opportunities:
+        by_stage.setdefault(o.stage, []).append(o)
+    counts = ", ".join(f"{stage} {len(by_stage[stage])}" for stage in STAGES if stage in by_stage)
+    lines = [f"Pipeline of {account.name}: {len(opportunities)} opportunities ({counts or 'none'})"]
+    open_ones = [o for o in opportunities if o.stage in OPEN_STAGES]
+    lines.append(f"Open: {len(open_ones)} opportunities, {format_value(_total(open_ones))} USD")
+    won = by_stage.get("Won", [])
+    lines.append(f"Won: {len(won)} opportunities, {format_value(_total(won))} USD")
+    owners = dict(session.execute(select(User.id, User.name)).all())
+    for o in open_ones:
+        close = f" · expected close {o.close_date.isoformat()}" if o.close_date else ""
+        lines.append(f"- {o.name} · {o.stage} · {format_value(o.amount)} USD{close} · {owners.get(o.owner_id, '')}")
+    return ResolvedSource(uri, "pipeline", f"{account.name} · pipeline", "\n".join(lines), "account", rest,
+                          anchor="opportunities")
+
+
+def _total(opportunities) -> float:
+    return round(sum(o.amount or 0 for o in opportunities), 2)
 
 
 _RESOLVERS = {
@@ -266,4 +296,5 @@ _RESOLVERS = {
     "ticket": _ticket,
     "signal": _signal_by_id,
     "usage": _usage,
+    "pipeline": _pipeline,
 }

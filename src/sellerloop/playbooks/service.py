@@ -11,7 +11,6 @@ running `sellerloop source show URI` find the same words.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.config import get_settings
+from sellerloop.evidence.conversation import transcript_span_uri
 from sellerloop.errors import BadInput, NotFound
 from sellerloop.evidence.sources import format_value, resolve_source
 from sellerloop.playbooks.models import ElementCoverage, Evidence, EvidenceRule, Playbook
@@ -164,7 +164,7 @@ class _DealRecords:
                 select(User.name).where(or_(User.name.in_(speakers), User.id == self.opportunity.owner_id)))}
             sellers |= {name.split()[0] for name in sellers if name.split()}
             self._utterances = [
-                _Sentence(_utterance_uri(u), "transcript", sentence, whole=u.text.strip(),
+                _Sentence(transcript_span_uri(u), "transcript", sentence, whole=u.text.strip(),
                           speaker_side="seller" if u.speaker.strip().casefold() in sellers else "customer")
                 for u in rows for sentence in _sentences(u.text)
             ]
@@ -194,18 +194,6 @@ class _DealRecords:
 
 def _sentences(text: str) -> list[str]:
     return [s for s in (piece.strip() for piece in _SENTENCE_BREAK.split(text)) if s]
-
-
-def _span(value: float, up: bool) -> str:
-    # Widen to whole milliseconds (never narrow), so the span still overlaps the utterance it was made from.
-    scaled = math.ceil(value * 1000) if up else math.floor(value * 1000)
-    return f"{scaled / 1000:.3f}".rstrip("0").rstrip(".")
-
-
-def _utterance_uri(u: Utterance) -> str:
-    if u.start_s is not None and u.end_s is not None and u.end_s > u.start_s:
-        return f"transcript:{u.transcript_id}#t={_span(u.start_s, False)}-{_span(u.end_s, True)}"
-    return f"transcript:{u.transcript_id}#u={u.seq}-{u.seq}"
 
 
 def _quote(s: _Sentence, match: re.Match) -> str:

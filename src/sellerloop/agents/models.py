@@ -1,0 +1,59 @@
+"""What every agent produces: typed items on a subject record, each carrying its sources.
+
+The JSON shape is the stable interface of DESIGN.md §8: fields may be added, none removed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sellerloop.verifier.models import SourceRef
+
+ItemKind = Literal["claim", "recommendation", "draft", "field_change", "question", "objection",
+                   "coaching_point", "alert"]
+UseCase = Literal["research", "prep", "next-action", "follow-up", "coaching", "hygiene"]
+Level = Literal["L1", "L2", "L3", "L4", "L5"]
+Placement = Literal["reply", "shown", "draft", "pending_approval", "executed"]
+# Kinds whose text states facts: each must cite at least one source and pass the verifier to be shown.
+CITED_KINDS = frozenset({"claim", "recommendation", "objection", "coaching_point", "field_change"})
+
+
+class Subject(BaseModel):
+    type: Literal["account", "opportunity", "transcript"]
+    id: str
+
+
+class Item(BaseModel):
+    kind: ItemKind
+    text: str
+    sources: list[SourceRef] = Field(default_factory=list)
+    # Where the item sits in the agent's output, e.g. "summary", "trigger", "hypothesis", "agenda", "questions".
+    section: str | None = None
+    # A heading written by code from constants and playbook names, never from evidence text, so it needs no
+    # source (e.g. "Why now · Identify pain"). Facts always go in `text`, where the verifier checks them.
+    label: str | None = None
+    # Recommendations: a catalogue action, the playbook element it advances, and its rank score.
+    action: str | None = None
+    playbook_element: str | None = None
+    score: float | None = None
+    # Field changes: a diff on one field of the subject.
+    field: str | None = None
+    old: str | None = None
+    new: str | None = None
+    # Verifier's verdict, kept so a person can see why an item was shown.
+    why: str | None = None
+
+
+class AgentRun(BaseModel):
+    use_case: UseCase
+    subject: Subject
+    autonomy_level: Level
+    placement: Placement
+    items: list[Item]
+    dropped_unsupported: int = 0
+    composer: str = "deterministic"
+    playbook: str | None = None
+    acting_user: str | None = None
+    generated_at: dt.datetime | None = None

@@ -1,0 +1,121 @@
+"""Meeting prep for an opportunity: what to cover, what to ask whom, and which objections to expect.
+
+Sections:
+- agenda: the next step on record, the open commitments from earlier conversations, the close date to confirm;
+- questions: for each playbook element without evidence, a qualifying question addressed to the attendee
+  whose role fits it (the economic buyer gets the budget question, the technical evaluator the criteria one);
+- objections: what the customer already pushed back on, in their words, from calls and emails, and open
+  high-severity support tickets on the account.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sellerloop.agents.models import Subject
+from sellerloop.composers.base import Brief, Fact, Section
+from sellerloop.evidence import conversation
+from sellerloop.evidence.sources import resolve_source
+from sellerloop.playbooks.models import Playbook
+from sellerloop.playbooks.service import element_coverage
+from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Ticket
+from sellerloop.verifier.models import SourceRef
+
+SECTIONS = [
+    Section(key="agenda", title="Agenda", kind="claim", max_items=4,
+            purpose="What the meeting must cover: the next step, open commitments, the timeline to confirm."),
+    Section(key="questions", title="Questions to ask", kind="question", max_items=5,
+            purpose="Qualifying questions for the playbook elements that lack evidence, each for the right person."),
+    Section(key="objections", title="Expected objections", kind="objection", max_items=4,
+            purpose="Objections the customer already raised, in their words, and open critical tickets."),
+]
+# Which deal roles an element's questions suit best, in order of preference. Element keys of all shipped
+# playbooks; an unknown key falls back to the champion, who can route any question.
+PERSONAS = {
+    "economic_buyer": ("economic_buyer",), "authority": ("economic_buyer", "decision_maker"),
+    "budget": ("economic_buyer", "decision_maker"), "metrics": ("champion", "economic_buyer", "user"),
+    "need_payoff": ("champion", "economic_buyer"), "decision_criteria": ("technical_evaluator", "decision_maker"),
+    "decision_process": ("decision_maker", "influencer", "champion"), "timeline": ("decision_maker", "champion"),
+    "identify_pain": ("champion", "user"), "problem": ("user", "champion"), "need": ("user", "champion"),
+    "implication": ("champion", "decision_maker"), "situation": ("user", "champion"),
+    "champion": ("champion", "decision_maker"), "competition": ("champion", "technical_evaluator"),
+}
+OBJECTION_LABELS = {"price": "Price", "security": "Security review", "timing": "Timing", "competitor": "Competitor",
+                    "integration": "Integration effort", "authority": "Authority"}
+
+
+def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, owners: set[str] | None) -> Brief:
+    facts: list[Fact] = []
+
+    def add(section: str, statement: str, sources: list[SourceRef], **item_fields) -> None:
+        facts.append(Fact(id=f"F{len(facts) + 1}", section=section, statement=statement, sources=sources,
+                          item_fields=item_fields))
+
+    field = _field_quoter(session, opportunity)
+    statements = conversation.deal_statements(session=session, opportunity_id=opportunity.id)
+
+    # Agenda: the next step, then what people promised, then the close date.
+    if opportunity.next_step:
+        add("agenda", f"Next step: {opportunity.next_step}", [field("next_step")], label="Confirm the next step")
+    for promise in reversed(conversation.commitments(statements)[-2:]):  # the latest promises matter most
+        add("agenda", promise.quote, [promise.source], label="Follow up on a commitment")
+    if opportunity.close_date:
+        add("agenda", f"Close date: {opportunity.close_date.isoformat()}", [field("close_date")],
+            label="Confirm the timeline")
+
+    # Questions for the elements that lack evidence, addressed to the attendee whose role fits.
+    people = _people_on_deal(session, opportunity)
+    for coverage in element_coverage(session=session, opportunity_id=opportunity.id, playbook=playbook):
+        if coverage.satisfied or not coverage.missing_questions:
+            continue
+        question = coverage.missing_questions[0]
+        person = _person_for(coverage.key, people)
+        label = f"{coverage.name} · no evidence yet"
+        if person is None:
+            add("questions", question, [], label=label, playbook_element=coverage.key)
+            continue
+        contact, role = person
+        add("questions", f"For {contact.name} ({contact.title}): {question}",
+            [SourceRef(uri=f"contact:{contact.id}/field/name", quote=f"Name: {contact.name}", kind="contact"),
+             SourceRef(uri=f"contact:{contact.id}/field/title", quote=f"Title: {contact.title}", kind="contact")],
+            label=label, playbook_element=coverage.key)
+
+    # Objections already raised: newest first, one per category, in the customer's words.
+    seen: set[str] = set()
+    for category, statement in reversed(conversation.objections(statements)):
+        if category not in seen:
+            seen.add(category)
+            add("objections", statement.quote, [statement.source], label=OBJECTION_LABELS[category])
+    if opportunity.account_id:
+        for ticket in session.scalars(select(Ticket).where(
+                Ticket.account_id == opportunity.account_id, Ticket.status != "closed",
+                Ticket.severity.in_(("high", "critical"))).order_by(Ticket.opened_at.desc()).limit(2)):
+            heading, subject = resolve_source(session=session, uri=f"ticket:{ticket.id}").text.splitlines()[:2]
+            add("objections", f"{heading}. {subject}.",
+                [SourceRef(uri=f"ticket:{ticket.id}", quote=f"{heading}\n{subject}", kind="ticket")],
+                label="Open support ticket")
+    return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
+                 subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+def _field_quoter(session: Session, opportunity: Opportunity):
+    def quote(field: str) -> SourceRef:
+        uri = f"opportunity:{opportunity.id}/field/{field}"
+        return SourceRef(uri=uri, quote=resolve_source(session=session, uri=uri).text, kind="opportunity")
+    return quote
+
+
+def _people_on_deal(session: Session, opportunity: Opportunity) -> list[tuple[Contact, str]]:
+    rows = session.execute(select(Contact, OpportunityContact.role_in_deal)
+                           .join(OpportunityContact, OpportunityContact.contact_id == Contact.id)
+                           .where(OpportunityContact.opportunity_id == opportunity.id,
+                                  Contact.title.is_not(None)).order_by(Contact.name)).all()
+    return [(contact, role or contact.role_in_deal or "") for contact, role in rows]
+
+
+def _person_for(element: str, people: list[tuple[Contact, str]]) -> tuple[Contact, str] | None:
+    for role in PERSONAS.get(element, ("champion",)):
+        for contact, contact_role in people:
+            if contact_role == role:
+                return contact, contact_role
+    return people[0] if people else None

@@ -1,0 +1,30 @@
+"""Agent output as Markdown: sections with headings, each item with numbered links to its sources."""
+from __future__ import annotations
+
+from sellerloop.agents.models import AgentRun
+
+TITLES = {"summary": "Summary", "trigger": "Trigger", "hypothesis": "Why now", "agenda": "Agenda",
+          "questions": "Questions to ask", "objections": "Expected objections"}
+
+
+def to_markdown(run: AgentRun) -> str:
+    lines = [f"# {run.use_case} · {run.subject.type} {run.subject.id}",
+             f"_{run.autonomy_level} · {run.placement} · composer: {run.composer}"
+             + (f" · playbook: {run.playbook}" if run.playbook else "") + "_", ""]
+    numbers: dict[str, int] = {}
+    section = None
+    for item in run.items:
+        if item.section != section:
+            section = item.section
+            lines += ["", f"## {TITLES.get(section or '', (section or 'Items').capitalize())}", ""]
+        refs = []
+        for source in item.sources:
+            numbers.setdefault(source.uri, len(numbers) + 1)
+            refs.append(f"[{numbers[source.uri]}]")
+        label = f"**{item.label}** — " if item.label else ""
+        lines.append(f"- {label}{item.text} {''.join(dict.fromkeys(refs))}".rstrip())
+    if numbers:
+        lines += ["", "## Sources", ""] + [f"{n}. {uri}" for uri, n in numbers.items()]
+    if run.dropped_unsupported:
+        lines += ["", f"_{run.dropped_unsupported} unsupported item(s) dropped by the verifier._"]
+    return "\n".join(lines).strip() + "\n"

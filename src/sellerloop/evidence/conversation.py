@@ -1,0 +1,123 @@
+"""What was said on a deal: utterances and messages as citable statements, and the objections and commitments
+in them.
+
+Detectors are patterns over ordinary sales language (not over the sample layer's templates): an objection is a
+customer sentence that pushes back on price, security, timing, a competitor, integration effort or authority;
+a commitment is someone saying they will do something, ideally by a date. They are deliberately conservative:
+a missed objection costs a question in the prep, an invented one costs the seller's trust.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sellerloop.evidence.sources import utterance_line
+from sellerloop.records.models import Activity, Transcript, User, Utterance
+from sellerloop.verifier.models import SourceRef
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One utterance or message, with the words a claim about it may quote."""
+
+    uri: str
+    speaker: str
+    text: str
+    quote: str  # verbatim in the source's text: "Speaker: text" for an utterance, a body sentence for a message
+    when: dt.datetime | None
+    by_customer: bool
+    kind: str  # transcript or activity
+
+    @property
+    def source(self) -> SourceRef:
+        return SourceRef(uri=self.uri, quote=self.quote, kind=self.kind)
+
+
+OBJECTION_PATTERNS: dict[str, re.Pattern] = {name: re.compile(pattern, re.I) for name, pattern in {
+    "price": r"\b(too expensive|price is (too )?high|higher than we budget|over (our )?budget|above what we|"
+             r"(can't|cannot|can not) afford|budget is (the|a|our) (real )?(problem|issue|concern)|"
+             r"frozen (new )?spend|spending freeze|cheaper|lower price|cost(s)? too much|discount)\b",
+    "security": r"\b(security (team|review|concerns?)|compliance|data (access|residency|protection|is stored)|"
+                r"where the data is stored|gdpr|soc ?2|penetration test|ciso will ask|"
+                r"worried about (the )?(data|security))\b",
+    "timing": r"\b(timing is (tough|bad|difficult)|not (sure this is )?a priority|next (quarter|year) at the earliest|"
+              r"no (capacity|bandwidth)|may not have capacity|stretched|reorgani[sz]ation|bad time)\b",
+    "competitor": r"\b(offered us|already (has|have|use|uses)|prefer \w+ because|looking at (other|another)|"
+                  r"talking to (other|another) vendors?|demo from \w+|competitor)\b",
+    "integration": r"\b(integration effort|months of work|no room for a big project|burned by integrations?|"
+                   r"falls on my team|connect(ing)? this to our|too much (work|effort) for (our|my) (it|team))\b",
+    "authority": r"\b(not my (call|decision)|needs? (board|committee) approval|above my (pay grade|authority)|"
+                 r"I('m| am) not the one who decides)\b",
+}.items()}
+COMMITMENT = re.compile(r"\b(I'll|I will|we'll|we will|I'm going to|we're going to|let me)\b[^.?!]{3,160}?"
+                        r"(\bby\b[^.?!]{2,40})?[.!]", re.I)
+QUESTION = re.compile(r"\?\s*$")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def seller_names(session: Session) -> set[str]:
+    return set(session.scalars(select(User.name)))
+
+
+def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]:
+    """Every utterance of the deal's transcripts and every sentence of its emails, meetings, calls and notes."""
+    sellers = seller_names(session)
+    statements: list[Statement] = []
+    rows = session.execute(select(Utterance, Transcript.occurred_at).join(Transcript)
+                           .where(Transcript.opportunity_id == opportunity_id)
+                           .order_by(Transcript.occurred_at, Transcript.id, Utterance.seq)).all()
+    for u, when in rows:
+        line = utterance_line(u)
+        quote = line.split("] ", 1)[1]  # "Speaker: text", verbatim in the source's line
+        statements.append(Statement(transcript_span_uri(u), u.speaker, u.text, quote, when,
+                                    u.speaker not in sellers, "transcript"))
+    for a in session.scalars(select(Activity).where(Activity.opportunity_id == opportunity_id)
+                             .order_by(Activity.occurred_at, Activity.id)):
+        author = next((p.get("name") for p in a.participants or [] if p.get("role") == "from"), None)
+        by_customer = a.direction == "inbound" or (author is not None and author not in sellers)
+        for sentence in _SENTENCE.findall(a.body or ""):
+            sentence = sentence.strip()
+            if len(sentence) > 12:
+                statements.append(Statement(f"activity:{a.id}", author or "", sentence, sentence, a.occurred_at,
+                                            by_customer, "activity"))
+    return statements
+
+
+def transcript_span_uri(u: Utterance) -> str:
+    """The source URI of one utterance: its time span when it has one, else its position."""
+    if u.start_s is not None and u.end_s is not None and u.end_s > u.start_s:
+        return f"transcript:{u.transcript_id}#t={_span(u.start_s, up=False)}-{_span(u.end_s, up=True)}"
+    return f"transcript:{u.transcript_id}#u={u.seq}-{u.seq}"
+
+
+def _span(value: float, *, up: bool) -> str:
+    # Widen to whole milliseconds (never narrow), so the span still overlaps the utterance it was made from.
+    scaled = math.ceil(value * 1000) if up else math.floor(value * 1000)
+    return f"{scaled / 1000:.3f}".rstrip("0").rstrip(".")
+
+
+def objection_category(text: str) -> str | None:
+    if QUESTION.search(text):
+        return None  # a question about price is discovery, not pushback
+    return next((name for name, pattern in OBJECTION_PATTERNS.items() if pattern.search(text)), None)
+
+
+def objections(statements: list[Statement]) -> list[tuple[str, Statement]]:
+    """(category, statement) for each customer statement that raises an objection, oldest first."""
+    found = []
+    for s in statements:
+        if s.by_customer:
+            category = objection_category(s.text)
+            if category:
+                found.append((category, s))
+    return found
+
+
+def commitments(statements: list[Statement]) -> list[Statement]:
+    """Statements in which someone commits to do something by a date."""
+    return [s for s in statements if (m := COMMITMENT.search(s.text)) and m.group(2)]

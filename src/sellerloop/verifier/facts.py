@@ -1,0 +1,454 @@
+"""Facts in a claim, and what a quote offers to support them.
+
+A fact is a number, money amount, percentage, date, name (person, company, product) or job title. The verifier
+demands that each fact of a claim appears in a cited quote, so both sides are normalised to comparable keys:
+
+- numbers and amounts: 1,000 = 1000 = 1k; $1.2M = 1,200,000 = 1.2 million; 15% = 15 percent. An amount with a
+  currency matches the same value with that currency or with none ("amount: 12000" supports "$12,000").
+- dates: 2017-12-08 = December 8, 2017 = 8 December 2017 = Dec 8 = 12/08/2017 = Friday, December 8. A date
+  without a year matches any quote date with that month and day; a bare year matches a full date in that year.
+- names and titles: their words, lower-cased, lightly stemmed and with title acronyms spelled out (CFO = Chief
+  Financial Officer), must occur as a contiguous run in the quote's words.
+
+No NER model: names are runs of capitalised words (not a sentence-initial stopword), titles come from a small
+lexicon and patterns. Quote-side analysis never extracts names; it only indexes words, so a name fact is
+"found" when the quote contains those words.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import lru_cache
+from operator import itemgetter
+from typing import NamedTuple
+
+_STOPWORDS = """
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her here
+hers herself him himself his how i i'd i'll i'm i've if in into is it it's its itself just let's me more most my
+myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such
+than that that's the their theirs them themselves then there there's these they this those through to too under
+until up very was we we'd we'll we're we've were what when where which while who whom why will with would you
+you'd you'll you're you've your yours yourself yourselves per via re fwd cc hi hello hey dear thanks thank please
+yes ok okay however meanwhile also still yet may might must shall can't won't don't doesn't didn't isn't aren't
+wasn't weren't hasn't haven't hadn't shouldn't wouldn't couldn't ever every either neither whether since though
+although unless whose one's today tomorrow yesterday
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+# Common words that open sentences in sales notes and agent output ("People we know at ...", "Active users
+# rose ..."). Capitalised only by position, they are not names; any other sentence-initial word is taken for a
+# name ("Cancity will hire ..."), because without an NER model that is the side that cannot let an invented
+# company through.
+_COMMON_STARTERS = """
+active account accounts add added agreed all annual approved ask asked average book booked budget call called
+calls champion change changed check close closed closing competitor confirm confirmed contact contacts contract
+create current customer customers deal deals decision demo discount draft email emails engaged expected
+follow following headcount hiring last latest legal license licenses log logged meeting meetings mention
+mentioned monthly new next note notes open opened opportunity opportunities order overall pain people pilot
+pipeline plan planned please prepare price pricing procurement product products prospect quarter recent
+renewal reply replied request requested revenue review risk sales schedule security send sent share signed
+stage support task tasks team ticket tickets total trial update updated usage users weekly won lost
+"""
+COMMON_STARTERS = frozenset(_COMMON_STARTERS.split())
+
+MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+          "nov": 11, "dec": 12}
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+TITLE_ACRONYMS = {
+    "ceo": "chief executive officer", "cfo": "chief financial officer", "cto": "chief technology officer",
+    "coo": "chief operating officer", "cio": "chief information officer", "cmo": "chief marketing officer",
+    "ciso": "chief information security officer", "cro": "chief revenue officer", "cpo": "chief product officer",
+    "chro": "chief human resources officer", "cso": "chief security officer", "cdo": "chief data officer",
+    "cco": "chief commercial officer", "vp": "vice president", "svp": "senior vice president",
+    "evp": "executive vice president", "avp": "assistant vice president", "gm": "general manager",
+    "sr": "senior", "jr": "junior",
+}
+CURRENCIES = {"$": "USD", "dollars": "USD", "usd": "USD", "€": "EUR", "euro": "EUR", "euros": "EUR",
+              "eur": "EUR", "£": "GBP", "pounds": "GBP", "gbp": "GBP", "¥": "JPY"}
+SCALES = {"k": 10**3, "thousand": 10**3, "m": 10**6, "mm": 10**6, "million": 10**6, "b": 10**9, "bn": 10**9,
+          "billion": 10**9, "trillion": 10**12}
+
+_MON = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?"
+        r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_WD = r"(?:Mon|Tue|Tues|Wed|Wednes|Thu|Thur|Thurs|Fri|Sat|Satur|Sun)(?:day)?\.?"
+_DAY = r"[0-3]?\d(?!\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?:19|20)\d\d(?!\d)"
+# Alternatives are tried left to right at each position, so the most specific forms come first.
+DATE = re.compile(rf"""
+    (?<![\w/-])(?P<iy>\d{{4}})[-/](?P<im>\d{{1,2}})(?:[-/](?P<id>\d{{1,2}}))?(?![\w/-])
+  | (?<![\w/.-])(?P<na>\d{{1,2}})/(?P<nb>\d{{1,2}})/(?P<ny>\d{{4}}|\d\d)(?![\w/])
+  | \b(?P<wd1>{_WD},?[ \t]+)?(?P<m1>{_MON})[ \t]+(?P<d1>{_DAY})\b(?:,?[ \t]+(?P<y1>{_YEAR}))?
+  | \b(?P<wd2>{_WD},?[ \t]+)?(?P<d2>{_DAY})(?:[ \t]+of)?[ \t]+(?P<m2>{_MON})(?![\w])(?:,?[ \t]+(?P<y2>{_YEAR}))?
+  | \b(?P<m3>{_MON}),?[ \t]+(?P<y3>{_YEAR})
+  | \b(?P<wd>(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b
+  | \b(?P<m4>January|February|March|April|June|July|August|September|October|November|December)\b
+""", re.VERBOSE)
+NUMBER = re.compile(r"""
+    (?=[\d$€£¥UEG])  # a first-character check the regex engine can skip ahead with: a third faster
+    (?<![\w.])
+    (?:(?P<sym>[$€£¥])[ ]?|(?P<code>USD|EUR|GBP)[ ]?)?
+    (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)
+    (?:(?P<mult>[kKmMbB]|bn|mm|MM)\b|[ ]?(?P<multw>thousand|million|billion|trillion)\b)?
+    (?:[ ]?(?P<pct>%|percent\b|per[ ]cent\b|pct\b)|[ ]?(?P<curw>dollars|USD|euros?|EUR|pounds|GBP)\b)?
+""", re.VERBOSE)
+
+_CSUITE = r"(?:CEO|CFO|CTO|COO|CIO|CISO|CMO|CRO|CPO|CHRO|CSO|CDO|CCO|GM)s?\b"
+_VP = r"(?:SVP|EVP|AVP|VP)s?\b"
+_MOD = (r"(?:(?:Senior|Sr\.?|Junior|Executive|Associate|Assistant|Deputy|Interim|Acting|Regional|Global"
+        r"|Principal|General|Lead)[ \t]+)")
+_NOT_DET = (r"(?!(?:The|A|An|Our|Their|His|Her|My|Your|Its|This|That|Dear|Hi|Hello|Hey|Thanks"
+            r"|the|a|an|our|their|his|her|my|your|its|this|that)\b)")
+_CAPW = r"[A-Z][A-Za-z&/-]*"
+_DOM = rf"(?:{_NOT_DET}{_CAPW}[ \t]+)"  # a capitalised domain word before a role: Sales Manager, IT Director
+_OF = rf"(?:[ \t]+(?:of|for)[ \t]+(?:the[ \t]+)?{_CAPW}(?:[ \t]+(?:&[ \t]+)?{_CAPW}){{0,2}})"
+_OF_LOWER = rf"(?:[ \t]+of[ \t]+{_NOT_DET}[A-Za-z&]+)"
+_ROLE_ANY_CASE = ("president|director|manager|engineer|founder|co-?founder|chairman|chairwoman|architect|analyst"
+                  "|administrator|specialist|consultant|controller|treasurer|developer|scientist|designer"
+                  "|recruiter|accountant|coordinator|strategist|auditor")
+# Common words that are titles only when capitalised ("a partner", "the lead" are not).
+_ROLE_CAPITALISED = ("Officer|Owner|Partner|Lead|Executive|Buyer|Counsel|Representative|Rep|Secretary|Chair"
+                     "|Assistant|Associate")
+TITLE = re.compile(rf"""\b(?:
+    {_MOD}*{_CSUITE}
+  | {_MOD}*{_VP}{_OF}?
+  | {_MOD}*Chief[ \t]+(?:{_CAPW}[ \t]+){{1,3}}Officer\b
+  | {_MOD}*Vice[ \t]+President\b{_OF}?
+  | [Hh]ead[ \t]+of[ \t]+{_NOT_DET}[A-Za-z&]+(?:[ \t]+(?:&[ \t]+)?{_CAPW}){{0,2}}
+  | {_MOD}*{_DOM}{{0,2}}(?:{_ROLE_CAPITALISED})s?\b{_OF}?
+  | {_MOD}*{_DOM}{{0,2}}(?i:{_ROLE_ANY_CASE})s?\b(?:{_OF}|{_OF_LOWER})?
+)""", re.VERBOSE)
+# Words a title is built around, singular and plural; a title is looked for only where one occurs (_titles).
+_TITLE_HEADS = frozenset(
+    word + plural
+    for word in ({"chief", "vice", "head", "cofounder", "co-founder", *TITLE_ACRONYMS} - {"sr", "jr"}
+                 | set(_ROLE_ANY_CASE.replace("co-?founder", "founder").split("|"))
+                 | {w.lower() for w in _ROLE_CAPITALISED.split("|")})
+    for plural in ("", "s"))
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+_CAPITALISED_RUN = re.compile(r"(?:[A-Z][A-Za-z&/.-]*[ \t]+){1,4}\Z")  # modifier and domain words before a head
+# Where a date may start: a digit, or a month or weekday name. DATE is only tried at these positions (see
+# _scan), which is several times faster than DATE.finditer; NUMBER is simple enough to run as it is.
+_DATE_START = re.compile(r"""[\dJFMASONDTW](?<![\w/.,-][\dJFMASONDTW])  # a digit, a month or a weekday
+    (?:(?<=\d)|(?<=J)(?=an|u[nl])|(?<=F)(?=eb|ri)|(?<=M)(?=a[ry]|on)|(?<=A)(?=pr|ug)|(?<=S)(?=ep|at|un)
+      |(?<=O)(?=ct)|(?<=N)(?=ov)|(?<=D)(?=ec)|(?<=T)(?=ue|hu)|(?<=W)(?=ed))""", re.VERBOSE)
+_CAP = r"[A-ZÀ-ÖØ-Þ](?:[\w&'’-]*[\w&])?"
+NAME = re.compile(rf"{_CAP}(?:[ \t]+(?:(?:of|de|da|van|von|der|den|du|la|le|&)[ \t]+)?{_CAP})*")
+TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_SENTENCE_END = ".!?:;\n\"“”‘'(•*–—>|"
+_GAP = "\x1f"  # stands in for a fact already taken: no word character, no space, no sentence end
+
+
+class Fact(NamedTuple):  # a NamedTuple, not a dataclass: claims are analysed in hot loops (bench/)
+    kind: str  # number, amount, percentage, date, name, title
+    text: str  # as written in the claim
+    keys: frozenset[str] = frozenset()  # numbers and dates: any one of these among a quote's keys supports it
+    phrase: str = ""  # names and titles: this run of canonical words must occur in a quote
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.text}"
+
+
+class QuoteIndex:
+    """What a quote offers, each part worked out on first use: a claim whose facts fail early never needs
+    the quote's words, and one without numbers or dates never needs its keys."""
+
+    __slots__ = ("_keys", "_phrase", "_words", "text")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._keys: frozenset[str] | None = None
+        self._phrase: str | None = None
+        self._words: frozenset[str] | None = None
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Normalised numbers, amounts, percentages and dates."""
+        if self._keys is None:
+            self._keys = _quote_keys(self.text)
+        return self._keys
+
+    @property
+    def phrase(self) -> str:
+        """All canonical words, space-separated and space-padded, for name and title runs."""
+        if self._phrase is None:
+            self._index_words()
+        return self._phrase
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The same words as a set, for the content-word overlap."""
+        if self._words is None:
+            self._index_words()
+        return self._words
+
+    def _index_words(self) -> None:
+        words = canonical_words(self.text)
+        self._phrase, self._words = " " + " ".join(words) + " ", frozenset(words)
+
+
+def found_in(fact: Fact, quote: QuoteIndex) -> bool:
+    if fact.phrase:
+        return fact.phrase in quote.phrase
+    return not fact.keys.isdisjoint(quote.keys)
+
+
+# --- words -------------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1 << 16)
+def canonical(token: str) -> tuple[str, ...]:
+    """One token as comparable words: lower case, no possessive, title acronyms spelled out, lightly stemmed."""
+    word = token.lower().replace("’", "'")
+    word = word.removesuffix("'s")
+    expansion = TITLE_ACRONYMS.get(word)
+    if expansion:
+        return tuple(stem(w) for w in expansion.split())
+    return (stem(word),)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper (a small part of Porter's steps 1-2): enough to equate approve/approved/
+    approval, engineer/engineers, review/reviewing. It only has to be consistent: both sides go through it."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, replacement in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ment", ""), ("ing", ""),
+                                ("ed", ""), ("es", ""), ("s", ""), ("al", ""), ("ly", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                break
+            word = word[: -len(suffix)] + replacement
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]  # hire/hiring, sale/sales
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]  # planned -> plann -> plan
+    return word
+
+
+def canonical_words(text: str) -> list[str]:
+    return [w for token in TOKEN.findall(text) for w in canonical(token)]
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    """Words that carry meaning, each once: no stopwords, no numbers (numbers are checked as facts)."""
+    return tuple(dict.fromkeys(word for token in TOKEN.findall(text) for word in _content(token)))
+
+
+@lru_cache(maxsize=1 << 16)
+def _content(token: str) -> tuple[str, ...]:
+    lower = token.lower().replace("’", "'")
+    if lower in STOPWORDS or not lower[0].isalpha():
+        return ()
+    return tuple(word for word in canonical(token) if word not in STOPWORDS and word.isalpha())
+
+
+@lru_cache(maxsize=1 << 14)
+def _phrase(text: str) -> str:
+    return " " + " ".join(canonical_words(text)) + " "
+
+
+# --- numbers and dates ---------------------------------------------------------------------------------------
+
+def _value(number: str, scale: str | None) -> str:
+    digits = number.replace(",", "")
+    factor = SCALES.get(scale.lower(), 1) if scale else 1
+    if "." not in digits:
+        return str(int(digits) * factor)  # the common case, without Decimal's cost
+    return format((Decimal(digits) * factor).normalize(), "f")
+
+
+@lru_cache(maxsize=1 << 14)
+def _number(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """(kind, keys a claim accepts, keys a quote offers) for one NUMBER match's text. Cached by text: the same
+    few numbers (years, small counts, round amounts) recur everywhere."""
+    m = NUMBER.match(text)
+    value = _value(m["num"], m["mult"] or m["multw"])
+    if m["pct"]:
+        key = frozenset({f"p:{value}"})
+        return "percentage", key, key
+    currency_word = m["sym"] or m["code"] or m["curw"]
+    if currency_word:
+        currency = CURRENCIES.get(currency_word.lower(), currency_word.upper())
+        return ("amount", frozenset({f"n:{value}", f"m:{currency}:{value}"}),
+                frozenset({f"m:{value}", f"m:{currency}:{value}"}))
+    return "number", frozenset({f"n:{value}", f"m:{value}"}), frozenset({f"n:{value}"})
+
+
+def _month(name: str) -> int:
+    return MONTHS[name[:3].lower()]
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year if year >= 100 else 2000 + year if year < 70 else 1900 + year
+
+
+@lru_cache(maxsize=1 << 12)
+def _date(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(keys a claim accepts, keys a quote offers) for one DATE match's text, or None when it is no real date.
+    Re-matching the text alone gives the same groups: the patterns' context checks only ever reject."""
+    m = DATE.match(text)
+    year = month = day = None
+    if m["iy"]:
+        year, month, day = int(m["iy"]), int(m["im"]), int(m["id"]) if m["id"] else None
+    elif m["na"]:
+        first, second = int(m["na"]), int(m["nb"])
+        # US order (12/08/2017 is December 8) unless the first number cannot be a month.
+        month, day = (second, first) if first > 12 >= second else (first, second)
+        year = _year(m["ny"])
+    elif m["m1"]:
+        month, day, year = _month(m["m1"]), int(m["d1"].rstrip("stndrh")), m["y1"] and int(m["y1"])
+    elif m["m2"]:
+        month, day, year = _month(m["m2"]), int(m["d2"].rstrip("stndrh")), m["y2"] and int(m["y2"])
+    elif m["m3"]:
+        month, year = _month(m["m3"]), int(m["y3"])
+    elif m["wd"]:
+        key = frozenset({f"w:{WEEKDAYS[m['wd'][:3].lower()]}"})
+        return key, key
+    else:
+        key = frozenset({f"mo:{_month(m['m4'])}"})
+        return key, key
+    try:
+        date = dt.date(year or 2000, month, day or 1)  # 2000 is a leap year, so Feb 29 without a year is valid
+    except ValueError:
+        return None
+    offered = {f"mo:{month}"}
+    if year:
+        offered |= {f"d:{year}-{month}", f"n:{year}"}
+    if day:
+        offered.add(f"d:{month}-{day}")
+    if year and day:
+        offered |= {f"d:{year}-{month}-{day}", f"w:{date.weekday()}"}
+    weekday = m["wd1"] or m["wd2"]
+    if weekday:
+        offered.add(f"w:{WEEKDAYS[weekday[:3].lower()]}")
+    accepted = (f"d:{year}-{month}-{day}" if year and day else f"d:{month}-{day}" if day else f"d:{year}-{month}")
+    return frozenset({accepted}), frozenset(offered)
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The text with those spans replaced by a separator, so later passes neither see nor join across them."""
+    parts, last = [], 0
+    for start, end in spans:
+        parts += (text[last:start], _GAP * (end - start))
+        last = end
+    return "".join(parts) + text[last:] if parts else text
+
+
+def _scan(pattern: re.Pattern, starts: re.Pattern, text: str) -> list[re.Match]:
+    """pattern.finditer(text), but tried only where `starts` says a match may begin."""
+    found, end = [], 0
+    for start in starts.finditer(text):
+        if start.start() >= end:
+            m = pattern.match(text, start.start())
+            if m:
+                found.append(m)
+                end = m.end()
+    return found
+
+
+def _titles(text: str):
+    """TITLE matches, found from their head word ("Manager", "CFO") and tried from each of the up to four
+    capitalised words just before it ("Senior Regional Sales Manager"): TITLE on every word is slow."""
+    if _TITLE_HEADS.isdisjoint(map(str.lower, _WORD.findall(text))):
+        return  # most sentences name no title: one cheap pass decides
+    end = 0
+    for head in _WORD.finditer(text):
+        word, at = head[0].lower(), head.start()
+        if at < end or word not in _TITLE_HEADS:
+            continue
+        run = _CAPITALISED_RUN.search(text, max(end, at - 80), at)
+        starts = [run.start() + w.start() for w in _WORD.finditer(run[0])] if run else []
+        for start in (*starts, at):
+            m = TITLE.match(text, start)
+            if m and m.end() > at:
+                yield m
+                end = m.end()
+                break
+
+
+# --- the two sides ---------------------------------------------------------------------------------------------
+
+def claim_facts(text: str) -> tuple[Fact, ...]:
+    """The claim's facts in the order they appear, each once."""
+    return analyse_claim(text)[0]
+
+
+@lru_cache(maxsize=1 << 14)
+def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
+    """The claim's facts, and the content words of the rest of it (what it says about them). The rest is what
+    the word overlap measures: names and titles are already checked, and counting them again would let true
+    names carry an invented statement ("Dana Whitfield, CFO of Cancity, plans to churn")."""
+    found: list[tuple[int, Fact]] = []
+    spans = []
+    for m in _scan(DATE, _DATE_START, text):
+        keys = _date(m[0])
+        if keys:
+            found.append((m.start(), Fact("date", m[0].strip(" ,"), keys[0])))
+            spans.append(m.span())
+    rest = _blank(text, spans)
+    spans = []
+    for m in NUMBER.finditer(rest):
+        kind, accepted, _ = _number(m[0])
+        found.append((m.start(), Fact(kind, m[0].strip(), accepted)))
+        spans.append(m.span())
+    rest = _blank(rest, spans)
+    spans = []
+    for m in _titles(rest):
+        found.append((m.start(), Fact("title", m[0], phrase=_phrase(m[0]))))
+        spans.append(m.span())
+    rest = _blank(rest, spans)
+    spans = []
+    for m in NAME.finditer(rest):
+        name, start = _name(rest, m)
+        if name:
+            found.append((start, Fact("name", name, phrase=_phrase(name))))
+            spans.append((start, m.end()))
+    unique: dict[tuple[str, frozenset[str], str], Fact] = {}
+    found.sort(key=itemgetter(0))
+    for _, fact in found:
+        unique.setdefault((fact.kind, fact.keys, fact.phrase), fact)
+    return tuple(unique.values()), content_words(_blank(rest, spans))
+
+
+def _name(text: str, m: re.Match) -> tuple[str, int]:
+    """The name in a run of capitalised words, without a sentence-initial stopword ("The", "We", "I'll");
+    none for a lone sentence-initial common word ("People", "Budget")."""
+    name, start = m[0], m.start()
+    i = start - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    if i < 0 or text[i] in _SENTENCE_END:
+        first, _, remainder = name.partition(" ")
+        if _is_stopword(first):
+            name, start = remainder.lstrip(), start + len(name) - len(remainder.lstrip())
+        elif not remainder and name.lower() in COMMON_STARTERS:
+            return "", start
+    if not name or _is_stopword(name):
+        return "", start
+    return name, start
+
+
+def _is_stopword(word: str) -> bool:
+    lower = word.lower().replace("’", "'")
+    return lower in STOPWORDS or lower.split("'")[0] in STOPWORDS
+
+
+@lru_cache(maxsize=1 << 12)
+def quote_index(text: str) -> QuoteIndex:
+    """Everything a quote can support a fact with. Cached: many claims cite the same few sources."""
+    return QuoteIndex(text)
+
+
+def _quote_keys(text: str) -> frozenset[str]:
+    keys: set[str] = set()
+    spans = []
+    for m in _scan(DATE, _DATE_START, text):
+        found = _date(m[0])
+        if found:
+            keys |= found[1]
+            spans.append(m.span())
+    for m in NUMBER.finditer(_blank(text, spans)):
+        keys |= _number(m[0])[2]
+    return frozenset(keys)

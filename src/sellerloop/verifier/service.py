@@ -1,0 +1,177 @@
+"""The verifier: is a claim supported by the quotes it cites? (DESIGN.md §5, hallucination.)
+
+A claim is supported when
+1. it cites at least one source, and every cited source exists;
+2. every fact in it (number, amount, percentage, date, name, job title; see facts.py) appears in a cited quote;
+3. what it says about those facts matches the quotes: at least `min_overlap` (default 60%) of its content words
+   other than the facts (stemmed, no stopwords) appear in them.
+
+Why 60%: facts are the hard gate; the overlap only has to catch true facts pinned onto a statement the quotes do
+not make. On hand-made pairs (some are in tests/verifier/test_verifier.py) near-verbatim claims score 100%,
+reordered or lightly reworded ones 67-100% ("The CFO confirmed budget approval of up to $12,000" against
+"Budget is approved up to $12,000": 67%), while invented statements about true names score 0-33% ("Dana
+Whitfield, CFO, asked for a discount on 40 seats": 33%). 60% sits in that gap: with the usual 2-6 remaining
+content words it allows one new word in three. Rewording that replaces most words ("signed off spending": 50%)
+is refused unless the semantic check is on. Known limit of any word-overlap measure: negation is not detected.
+
+With SELLERLOOP_VERIFIER_SEMANTIC=1 a claim below the overlap bar still passes when its meaning matches a quote
+sentence: wordllama cosine similarity, best sentence, >= `min_similarity` (default 0.85). The bar is high because
+wordllama's scores are dominated by shared names: on the pairs above, invented statements about true names
+score 0.39-0.80 ("Cancity CEO Tom Berg announced layoffs in Berlin": 0.80) and true rewordings 0.54-0.93, so a
+lower bar would let hallucinations through. It rescues close rewordings only; the fact gate is never relaxed.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.evidence.sources import resolve_source
+from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, found_in, quote_index
+from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
+
+
+@lru_cache
+def get_verifier_settings() -> VerifierSettings:
+    return VerifierSettings()
+
+
+def verify_claim(*, claim: Claim, quotes: Mapping[str, str | None], facts_only: bool = False) -> Verdict:
+    """Check one claim against the quote of each source it cites. `quotes` maps a cited URI to its quote text,
+    or to None when the source does not exist. Pure: no store, no I/O (unless the semantic check is on).
+
+    facts_only: check only that the claim's facts are in the quotes, not that its other words are. For text
+    that is the agent's own wording around facts (a question, a draft), where word overlap means nothing;
+    such text with no facts in it needs no source at all."""
+    facts, words = analyse_claim(claim.text)
+    shown = [fact.text for fact in facts]
+    uris = list(dict.fromkeys(ref.uri for ref in claim.sources))
+    if facts_only and not facts and not uris:
+        return Verdict(supported=True, why="no numbers, dates, names or titles to check", facts=shown)
+    if not uris:
+        return Verdict(supported=False, why="the claim cites no source", facts=shown)
+    missing = [uri for uri in uris if quotes.get(uri) is None]
+    if missing:
+        noun, verb = ("source", "does") if len(missing) == 1 else ("sources", "do")
+        return Verdict(supported=False, why=f"{noun} {', '.join(missing)} {verb} not exist", facts=shown)
+
+    indexes = [(uri, quote_index(quotes[uri])) for uri in uris]
+    absent, where = [], {}  # where: the sources that hold at least one fact, in citation order
+    for fact in facts:
+        holders = [uri for uri, index in indexes if found_in(fact, index)]
+        if holders:
+            where.update(dict.fromkeys(holders))
+        else:
+            absent.append(fact)
+    if absent:  # decided: the overlap is not worked out (Verdict.overlap stays 0)
+        return Verdict(supported=False, why=f"{_join(map(str, absent))} not in any cited quote", facts=shown)
+    overlap = _overlap(words, [index for _, index in indexes])
+
+    settings = get_verifier_settings()
+    found = _facts_found(facts, sorted(where, key=uris.index))
+    if facts_only:
+        return Verdict(supported=True, why=f"{found} (facts checked; the wording is the agent's own)",
+                       facts=shown)
+    share = f"{_percent(overlap)} of the claim's words (besides its facts) appear in the quotes"
+    if overlap >= settings.min_overlap:
+        return Verdict(supported=True, why=f"{found}; {share}", facts=shown, overlap=overlap)
+    need = f"(need {_percent(settings.min_overlap)})"
+    if not settings.semantic:
+        return Verdict(supported=False, why=f"only {share} {need}", facts=shown, overlap=overlap)
+    similarity = max(_similarity(claim.text, quotes[uri]) for uri in uris)
+    if similarity >= settings.min_similarity:
+        return Verdict(supported=True, facts=shown, overlap=overlap, similarity=similarity,
+                       why=f"{found}; only {share}, but its meaning matches them (similarity {similarity:.2f})")
+    return Verdict(supported=False, facts=shown, overlap=overlap, similarity=similarity,
+                   why=f"only {share} {need} and its meaning differs (similarity {similarity:.2f}, "
+                       f"need {settings.min_similarity:.2f})")
+
+
+def verify_claims(*, session: Session, claims: Sequence[Claim],
+                  facts_only: Sequence[bool] | None = None) -> list[Verdict]:
+    """Check claims against the store: each cited URI is resolved; a quote given with a source must appear
+    verbatim in the source's text and is then what the claim is checked against, otherwise the whole text is.
+    `facts_only[i]` applies verify_claim's facts_only to claim i."""
+    texts: dict[str, str | None] = {}  # each source is resolved once, however many claims cite it
+    verdicts = []
+    for index, claim in enumerate(claims):
+        quotes: dict[str, str | None] = {}
+        bad_quote = None
+        for ref in claim.sources:
+            if ref.uri not in texts:
+                texts[ref.uri] = _source_text(session, ref.uri)
+            text = texts[ref.uri]
+            if text is not None and ref.quote is not None and ref.quote not in text:
+                bad_quote = bad_quote or ref.uri
+            piece = text if text is None or ref.quote is None else ref.quote
+            if piece is not None and quotes.get(ref.uri) is not None:
+                piece = f"{quotes[ref.uri]}\n{piece}"  # two quotes from one source both count
+            quotes[ref.uri] = piece
+        if bad_quote and all(value is not None for value in quotes.values()):
+            verdicts.append(Verdict(supported=False, why=f"quote not found in {bad_quote}",
+                                    facts=[fact.text for fact in claim_facts(claim.text)]))
+            continue
+        verdicts.append(verify_claim(claim=claim, quotes=quotes,
+                                     facts_only=bool(facts_only and facts_only[index])))
+    return verdicts
+
+
+def _source_text(session: Session, uri: str) -> str | None:
+    try:
+        return resolve_source(session=session, uri=uri).text
+    except BadInput:  # unknown record, or not a URI at all: either way there is no such source
+        return None
+
+
+def _overlap(words: tuple[str, ...], indexes: list[QuoteIndex]) -> float:
+    if not words:
+        return 1.0  # nothing but facts and stopwords: the facts decide
+    if len(indexes) == 1:
+        available = indexes[0].words
+    else:
+        available = frozenset().union(*(index.words for index in indexes))
+    return sum(word in available for word in words) / len(words)
+
+
+def _facts_found(facts: Sequence[Fact], where: list[str]) -> str:
+    if not facts:
+        return "no numbers, dates, names or titles to check"
+    listed = ", ".join(fact.text for fact in facts)
+    if len(facts) == 1:
+        return f"the one fact ({listed}) found in {', '.join(where)}"
+    return f"all {len(facts)} facts ({listed}) found in {', '.join(where)}"
+
+
+def _join(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _percent(share: float) -> str:
+    return f"{int(share * 100 + 1e-9)}%"  # floor: a claim at 59.6% must not read "60% (need 60%)"
+
+
+@lru_cache(maxsize=1)
+def _wordllama():
+    try:
+        import wordllama
+        from wordllama import WordLlama
+    except ImportError as e:
+        raise SellerloopError("SELLERLOOP_VERIFIER_SEMANTIC is on but wordllama is not installed; "
+                              "install the `semantic` extra: pip install 'sellerloop[semantic]'") from e
+    # The weights ship in the wheel; the default loader looks for the tokenizer elsewhere and then downloads.
+    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _similarity(claim: str, quote: str | None) -> float:
+    """Against the best-matching sentence: a whole email's embedding is too diluted to compare with one claim."""
+    model = _wordllama()
+    return max((float(model.similarity(claim, sentence)) for sentence in _SENTENCES.split(quote or "")
+                if sentence.strip()), default=0.0)
