@@ -14,14 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
-from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.errors import SellerloopError
 from sellerloop.playbooks.commands import playbook_show
 from sellerloop.verifier.commands import verify
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
 
 app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source for every fact.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  rich_markup_mode=None)  # plain click errors: the reason on one line, no box
 import_app = typer.Typer(help="Load records into the store.", no_args_is_help=True)
 records_app = typer.Typer(help="Look at the records in the store.", no_args_is_help=True)
 source_app = typer.Typer(help="Look up the evidence behind a source URI.", no_args_is_help=True)
@@ -31,8 +32,10 @@ app.add_typer(import_app, name="import")
 app.add_typer(records_app, name="records")
 app.add_typer(source_app, name="source")
 app.add_typer(playbook_app, name="playbook")
+run_app = typer.Typer(help="Run one agent on one record (Markdown with numbered sources, or --json).",
+                      no_args_is_help=True)
+app.add_typer(run_app, name="run")
 playbook_app.command("show")(playbook_show)
-app.command("verify")(verify)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -164,37 +167,41 @@ def source_show(
     sys.stdout.write(source.text + "\n")
 
 
-USE_CASES = ("research", "prep", "next-action", "follow-up", "coaching", "hygiene")
+AsUser = Annotated[str | None, typer.Option("--as", help="run as this user id (their record access applies)")]
+PlaybookOption = Annotated[str | None, typer.Option("--playbook", help="playbook name or file (default: settings)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON (the DESIGN.md §8 shape)")]
 
 
-@app.command()
-def run(
-    use_case: Annotated[str, typer.Argument(help=f"one of {', '.join(USE_CASES)}")],
-    account: Annotated[str | None, typer.Option("--account", help="the account to run on")] = None,
-    opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity to run on")] = None,
-    acting_user: Annotated[str | None, typer.Option("--as", help="run as this user id (their record access)")] = None,
-    playbook: Annotated[str | None, typer.Option("--playbook", help="playbook name or file (default: settings)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON (DESIGN.md §8 shape)")] = False,
+@run_app.command("research")
+def run_research(
+    account: Annotated[str, typer.Option("--account", help="the account to research")],
+    acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Run one agent on one record; prints Markdown with numbered source links, or JSON."""
+    """Account research: summary, the latest trigger event, and why they might buy now; every sentence cited."""
+    _run_agent("research", "account", account, acting_user, playbook, as_json)
+
+
+@run_app.command("prep")
+def run_prep(
+    opportunity: Annotated[str, typer.Option("--opportunity", help="the opportunity to prepare a meeting for")],
+    acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
+) -> None:
+    """Meeting prep: agenda, questions for the playbook gaps (for the right person), expected objections."""
+    _run_agent("prep", "opportunity", opportunity, acting_user, playbook, as_json)
+
+
+def _run_agent(use_case: str, subject_type: str, subject_id: str, acting_user: str | None,
+               playbook: str | None, as_json: bool) -> None:
     from sellerloop.agents.models import Subject
     from sellerloop.agents.render import to_markdown
     from sellerloop.agents.service import run_agent
     from sellerloop.composers.service import configured_composer
 
-    if use_case not in USE_CASES:
-        raise BadInput(f"unknown use case {use_case!r}; choose one of {', '.join(USE_CASES)}")
-    if (account is None) == (opportunity is None):
-        raise BadInput("give exactly one of --account ID or --opportunity ID")
-    subject = Subject(type="account", id=account) if account else Subject(type="opportunity", id=opportunity)
     engine = _engine()
     with session_scope(engine) as session:
-        result = run_agent(session=session, use_case=use_case, subject=subject, acting_user_id=acting_user,
-                           composer=configured_composer(), playbook=playbook)
-    if as_json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
-        return
-    sys.stdout.write(to_markdown(result))
+        result = run_agent(session=session, use_case=use_case, subject=Subject(type=subject_type, id=subject_id),
+                           acting_user_id=acting_user, composer=configured_composer(), playbook=playbook)
+    sys.stdout.write(result.model_dump_json(indent=2) + "\n" if as_json else to_markdown(result))
 
 
 @app.command()
@@ -266,6 +273,9 @@ def _serve(engine, host: str, port: int) -> None:
 
     out.print(f"sellerloop is serving at [bold]http://{host}:{port}[/bold]  (Ctrl+C stops it)")
     uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="warning")
+
+
+app.command("verify")(verify)
 
 
 def main(argv: list[str] | None = None) -> None:
