@@ -157,6 +157,30 @@ def maven_copy(request, maven_store, tmp_path) -> Iterator[StoreHandle]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def demo_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
+    """The demo book (Maven data + the sample layer at the demo seed), shared by tests that only read it."""
+    from sellerloop.importers.maven import import_maven
+    from sellerloop.sample.layer import build_sample_layer
+
+    for handle in make_store(request.param, tmp_path_factory.mktemp("demo")):
+        engine = create_store_engine(handle.url)
+        init_store(engine=engine)
+        with session_scope(engine) as s:
+            import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
+        with session_scope(engine) as s:
+            build_sample_layer(session=s, seed=get_settings().sample_seed)
+        engine.dispose()
+        yield handle
+
+
+@pytest.fixture
+def demo_engine(demo_store) -> Iterator[Engine]:
+    engine = create_store_engine(demo_store.url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def maven_engine(maven_store) -> Iterator[Engine]:
     engine = create_store_engine(maven_store.url)
