@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import Subject
-from sellerloop.composers.base import Brief, Fact, Section
+from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
-from sellerloop.evidence.sources import resolve_source
+from sellerloop.evidence.sources import cite_whole, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Ticket
@@ -45,13 +45,12 @@ OBJECTION_LABELS = {"price": "Price", "security": "Security review", "timing": "
 
 
 def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, owners: set[str] | None) -> Brief:
-    facts: list[Fact] = []
+    facts = FactList()
+    add = facts.add
 
-    def add(section: str, statement: str, sources: list[SourceRef], **item_fields) -> None:
-        facts.append(Fact(id=f"F{len(facts) + 1}", section=section, statement=statement, sources=sources,
-                          item_fields=item_fields))
+    def field(name: str) -> SourceRef:
+        return cite_whole(session=session, uri=f"opportunity:{opportunity.id}/field/{name}")
 
-    field = _field_quoter(session, opportunity)
     statements = conversation.deal_statements(session=session, opportunity_id=opportunity.id)
 
     # Agenda: the next step, then what people promised, then the close date.
@@ -96,13 +95,6 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
                 label="Open support ticket")
     return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
                  subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
-
-
-def _field_quoter(session: Session, opportunity: Opportunity):
-    def quote(field: str) -> SourceRef:
-        uri = f"opportunity:{opportunity.id}/field/{field}"
-        return SourceRef(uri=uri, quote=resolve_source(session=session, uri=uri).text, kind="opportunity")
-    return quote
 
 
 def _people_on_deal(session: Session, opportunity: Opportunity) -> list[tuple[Contact, str]]:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import Subject
-from sellerloop.composers.base import Brief, Fact, Section
-from sellerloop.evidence.sources import format_value, resolve_source
+from sellerloop.composers.base import Brief, FactList, Section
+from sellerloop.evidence.sources import cite_whole, format_value, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import Account, Contact, Signal, Ticket, UsageMetric
 from sellerloop.verifier.models import SourceRef
@@ -67,13 +67,12 @@ class Event:
 
 
 def gather(*, session: Session, account: Account, playbook: Playbook, owners: set[str] | None) -> Brief:
-    facts: list[Fact] = []
+    facts = FactList()
+    add = facts.add
 
-    def add(section: str, statement: str, sources: list[SourceRef], **item_fields) -> None:
-        facts.append(Fact(id=f"F{len(facts) + 1}", section=section, statement=statement, sources=sources,
-                          item_fields=item_fields))
+    def field(name: str) -> SourceRef:
+        return cite_whole(session=session, uri=f"account:{account.id}/field/{name}")
 
-    field = _FieldQuoter(session, account)
     if account.sector and account.employees:
         add("summary", f"{account.name} works in the {account.sector} sector and has {account.employees} employees.",
             [field("name"), field("sector"), field("employees")])
@@ -108,17 +107,6 @@ def gather(*, session: Session, account: Account, playbook: Playbook, owners: se
             playbook_element=element)
     return Brief(use_case="research", subject=Subject(type="account", id=account.id), subject_name=account.name,
                  playbook=playbook.key, sections=SECTIONS, facts=facts)
-
-
-class _FieldQuoter:
-    """SourceRefs for fields of one record, quoting the exact line the source shows."""
-
-    def __init__(self, session: Session, account: Account):
-        self.session, self.account = session, account
-
-    def __call__(self, field: str) -> SourceRef:
-        uri = f"account:{self.account.id}/field/{field}"
-        return SourceRef(uri=uri, quote=resolve_source(session=self.session, uri=uri).text, kind="account")
 
 
 def _contact_refs(contact: Contact) -> list[SourceRef]:

@@ -34,6 +34,14 @@ class Fact(BaseModel):
     item_fields: dict[str, str | float | None] = Field(default_factory=dict)
 
 
+class FactList(list):
+    """The facts an agent gathers, numbered as they are added: facts.add("summary", "...", [sources])."""
+
+    def add(self, section: str, statement: str, sources: list[SourceRef], **item_fields) -> None:
+        self.append(Fact(id=f"F{len(self) + 1}", section=section, statement=statement, sources=sources,
+                         item_fields=item_fields))
+
+
 class Section(BaseModel):
     key: str
     title: str

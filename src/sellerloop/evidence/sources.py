@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
+from sellerloop.verifier.models import SourceRef
 from sellerloop.records.models import (
     OPEN_STAGES,
     STAGES,
@@ -98,6 +99,12 @@ def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
     if resolver is None:
         raise BadInput(f"unknown source kind {kind!r} in {uri!r}; known: {', '.join(sorted(_RESOLVERS))}, http(s)")
     return resolver(session, uri, rest)
+
+
+def cite_whole(*, session: Session, uri: str) -> SourceRef:
+    """A SourceRef quoting the source's whole text, for short sources such as one record field."""
+    source = resolve_source(session=session, uri=uri)
+    return SourceRef(uri=uri, quote=source.text, kind=source.kind)
 
 
 def source_exists(*, session: Session, uri: str) -> bool:
