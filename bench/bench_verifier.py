@@ -18,7 +18,8 @@ import random
 import statistics
 import time
 
-from sellerloop.verifier import Claim, verify_claim
+from sellerloop.verifier.models import Claim
+from sellerloop.verifier.service import verify_claim
 from sellerloop.verifier.facts import analyse_claim, quote_index
 
 FIRST = ["Dana", "Moses", "Priya", "Ana", "Tom", "Lena", "Kofi", "Yuki", "Omar", "Greta", "Ravi", "Ines"]

@@ -12,7 +12,8 @@ from sellerloop.config import get_settings
 from sellerloop.errors import BadInput
 from sellerloop.records.models import Activity, Transcript, Utterance
 from sellerloop.store.db import session_scope
-from sellerloop.verifier import Claim, SourceRef, verify_claim, verify_claims
+from sellerloop.verifier.models import Claim, SourceRef
+from sellerloop.verifier.service import verify_claim, verify_claims
 from sellerloop.verifier.commands import verify
 from sellerloop.verifier.service import get_verifier_settings
 

@@ -1,5 +1,4 @@
-"""The verifier: a claim reaches a person only when its cited quotes support it (DESIGN.md §5)."""
-from sellerloop.verifier.models import Claim, SourceRef, Verdict
-from sellerloop.verifier.service import verify_claim, verify_claims
+"""The verifier: a claim reaches a person only when its cited quotes support it (DESIGN.md §5).
 
-__all__ = ["Claim", "SourceRef", "Verdict", "verify_claim", "verify_claims"]
+`models` (Claim, SourceRef, Verdict) has no dependencies, so every station can import it; `service` checks
+claims against the store."""
