@@ -122,6 +122,34 @@ def import_csv_command(
     out.print(f"imported {written} {parsed.record_type} from {file}")
 
 
+@import_app.command("signals")
+def import_signals_command(
+    path_or_url: Annotated[str, typer.Argument(help="an RSS/Atom feed or an HTML page: a file or an http(s) URL")],
+    account: Annotated[str, typer.Option("--account", help="the account the signals are about")],
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="news, job_posting or web_page (default: news for a feed, job_posting for a jobs feed, "
+                       "web_page for a page)")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.01,
+                                           help="seconds to connect and per read when fetching a URL")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the counts and the signal ids as JSON")] = False,
+) -> None:
+    """Import news, job postings or a web page as signals on an account; re-importing updates them in place."""
+    from sellerloop.importers.signals import import_signals
+
+    engine = _engine(initialise=True)
+    with session_scope(engine) as session:
+        report = import_signals(session=session, source=path_or_url, account_id=account, kind=kind,
+                                timeout=timeout)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    count = len(report.signals)
+    out.print(f"{count} signal{'' if count == 1 else 's'} from {path_or_url} on account {account}: "
+              f"{report.new} new, {report.updated} updated", markup=False, highlight=False)
+    for s in report.signals:
+        out.print(f"{s['id']}  {s['kind']}  {s['title']}", markup=False, highlight=False)
+
+
 @records_app.command("list")
 def records_list(
     record_type: Annotated[str, typer.Argument(help="accounts, opportunities, contacts or transcripts")],
