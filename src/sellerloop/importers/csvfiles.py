@@ -10,14 +10,24 @@ from pathlib import Path
 from sellerloop.errors import BadInput
 
 
-def read_text(path: Path) -> str:
-    """The whole file as text. Not UTF-8, missing or empty files are BadInput with the line of the bad byte."""
+def read_bytes(path: Path) -> bytes:
+    """The whole file. A missing, unreadable or empty file is BadInput naming it."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise BadInput("file not found", file=str(path)) from None
     except IsADirectoryError:
         raise BadInput("is a folder, not a file", file=str(path)) from None
+    except OSError as e:
+        raise BadInput(f"cannot read the file ({e.strerror or e})", file=str(path)) from None
+    if not raw.strip():
+        raise BadInput("file is empty", file=str(path))
+    return raw
+
+
+def read_text(path: Path) -> str:
+    """The whole file as text. Not UTF-8, missing or empty files are BadInput with the line of the bad byte."""
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

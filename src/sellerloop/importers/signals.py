@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session
 
 from sellerloop import __version__
 from sellerloop.errors import BadInput, NotFound, SellerloopError
+from sellerloop.importers.csvfiles import read_bytes
 from sellerloop.records.ids import stable_id
 from sellerloop.records.models import Account, Signal, SignalKind
 from sellerloop.store.upsert import upsert
@@ -191,17 +192,7 @@ def _check_kind(kind: str | None, source: str) -> str | None:
 
 
 def _read_file(path: Path) -> Document:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput("file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, not a file", file=str(path)) from None
-    except OSError as e:
-        raise BadInput(f"cannot read the file ({e.strerror or e})", file=str(path)) from None
-    if not raw.strip():
-        raise BadInput("file is empty", file=str(path))
-    return Document(location=str(path), raw=raw)
+    return Document(location=str(path), raw=read_bytes(path))
 
 
 def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_BYTES,
