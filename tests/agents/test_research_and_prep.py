@@ -14,7 +14,7 @@ from sellerloop.store.db import session_scope
 from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claims
 
-OPEN_DEAL = "01XZ9CRY"  # an Engaging Cancity deal with a transcript, emails and contacts in the demo book
+OPEN_DEAL = "01XZ9CRY"  # an Engaging Initech deal with a transcript, emails and contacts in the demo book
 
 
 def _check_grounded(session, run) -> None:

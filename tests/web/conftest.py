@@ -60,6 +60,7 @@ UTTERANCE_SECONDS = 6.0  # utterance n runs from (n-1)*6.0 to (n-1)*6.0 + 5.5 se
 class LiveServer:
     base_url: str
     engine: Engine
+    backend: str = ""
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -303,3 +304,19 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --- the demo book, for the agent panels ----------------------------------------------------------------------
+
+DEMO_DEAL = "01XZ9CRY"  # an Engaging Cancity deal with a transcript, emails and contacts in the demo book
+DEMO_ACCOUNT = "cancity"
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_store) -> Iterator[LiveServer]:
+    """The demo book (Maven + the sample layer at seed 7, `demo_store` of tests/conftest.py), served; read only."""
+    engine = create_store_engine(demo_store.url)
+    with serve(engine) as live:
+        live.backend = demo_store.backend
+        yield live
+    engine.dispose()

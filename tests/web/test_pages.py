@@ -170,7 +170,7 @@ def test_an_account_page_lists_all_its_opportunities(web_http, web_session, web_
     rows = table_rows(page, "opportunities-table")
     assert len(rows) == len(view.opportunities) > 50
     assert [row[0] for row in rows] == [f"/opportunities/{o.id}" for o in view.opportunities]
-    assert "<h1>Cancity" in page
+    assert re.search(r"<h1[^>]*>Cancity", page)
 
 
 def test_an_account_page_shows_fields_contacts_timeline_signals_tickets_and_usage(web_http, web_store):
@@ -186,7 +186,7 @@ def test_an_account_page_shows_fields_contacts_timeline_signals_tickets_and_usag
 def test_synthetic_rows_are_badged_sample(web_http, web_store):
     page = web_http.get(f"/accounts/{web_store.ids['account']}").text
     contacts = page[page.index('id="contacts"'):page.index("</section>", page.index('id="contacts"'))]
-    rows = {name: row for row in re.findall(r"<tr>.*?</tr>", contacts, re.S)
+    rows = {name: row for row in re.findall(r"<tr[ >].*?</tr>", contacts, re.DOTALL)
             for name in ("Dana Kim", "Ben Ortiz") if name in row}
     assert 'class="badge sample"' in rows["Dana Kim"]  # made-up contact
     assert 'class="badge sample"' not in rows["Ben Ortiz"]

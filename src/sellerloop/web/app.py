@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sellerloop.errors import SellerloopError
 from sellerloop.store.db import session_scope
+from sellerloop.web.marks import mark_quotes
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -59,7 +60,8 @@ def mmss(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-templates.env.filters.update(money=_money, musd=_musd, number=_number, day=_day, when=_when, mmss=mmss)
+templates.env.filters.update(money=_money, musd=_musd, number=_number, day=_day, when=_when, mmss=mmss,
+                             marked=mark_quotes)
 
 STATUS_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
                  422: "Bad request", 500: "Something went wrong"}
@@ -98,12 +100,14 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(*, engine: Engine) -> FastAPI:
-    from sellerloop.web import views  # here, not at the top: views imports get_session and templates from us
+    # here, not at the top: the views import get_session and templates from us
+    from sellerloop.web import agent_views, views
 
     app = FastAPI(title="sellerloop", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.state.engine = engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(views.router)
+    app.include_router(agent_views.router)
 
     @app.middleware("http")
     async def refuse_nul_characters(request: Request, call_next):

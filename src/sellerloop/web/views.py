@@ -2,7 +2,12 @@
 
 Routes are thin: they validate the query string, call a read function from records.service, shape what the
 template needs, and render. Every page works without JavaScript; htmx only makes the account search live
-(a request with `HX-Request` gets the results table alone, which htmx swaps in).
+(a request with `HX-Request` gets the results table alone, which htmx swaps in) and loads the agent panels
+(agent_views.py).
+
+Source links (`/sources`, in agent_views.py) land here: the record pages take `hl` (the id of the place to
+highlight), `q` (quoted words to <mark> inside it, may repeat) and `src` (the source URI, named in a note at
+the top); the transcript page takes `t=START-END` (seconds) or `u=FROM-TO` (utterance numbers) and `q`.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
-from sellerloop.records.models import STAGES, Utterance
+from sellerloop.evidence.sources import resolve_source
+from sellerloop.records.models import STAGES, Activity, Utterance
 from sellerloop.records.service import (
     account_view,
     get_opportunity,
@@ -34,6 +40,8 @@ PER_PAGE = 25
 TIMELINE_LIMIT = 50  # the account page shows the latest activities; the opportunity page shows all of its own
 MAX_PAGE = 1_000_000  # far past any real book; a bigger number is a typo, not a request
 PARTICIPANT_ROLES = ("from", "to", "cc", "attendee")
+MAX_QUOTES = 20  # marks per page; more is not a source link but an attempt to slow the page down
+MAX_QUOTE_CHARS = 5000
 
 
 def _is_htmx_partial(request: Request) -> bool:
@@ -78,12 +86,41 @@ def accounts_page(request: Request,
     return response
 
 
+HL = Query("", max_length=300, description="the id of a place on the page to highlight, e.g. activity-a-123")
+QUOTES = Query([], description="quoted words to mark inside the highlighted place; may repeat")
+SRC = Query("", max_length=2000, description="the source URI the visitor came from (a source link)")
+
+
+def highlight_context(*, session: Session, hl: str, q: list[str], src: str) -> dict:
+    """What a record page needs to show a source opened from a link (`/sources` redirects here): the place to
+    highlight, the quotes to mark in it, and a note naming the source with the quoted words. The note shows a
+    quote only when it is in the source's text, so a hand-made address cannot put words in the store's mouth."""
+    quotes = [text for text in q[:MAX_QUOTES] if text and len(text) <= MAX_QUOTE_CHARS]
+    opened = None
+    if src:
+        try:
+            source = resolve_source(session=session, uri=src)
+        except BadInput:
+            source = None
+        if source is not None:
+            opened = {"uri": source.uri, "title": source.title, "anchor": hl or source.anchor,
+                      "quotes": [text for text in quotes if text in source.text]}
+    return {"hl": hl, "marks": quotes, "opened": opened}
+
+
 @router.get("/accounts/{account_id}")
-def account_page(request: Request, account_id: str, session: Session = Depends(get_session)) -> Response:
+def account_page(request: Request, account_id: str, hl: str = HL, q: list[str] = QUOTES, src: str = SRC,
+                 session: Session = Depends(get_session)) -> Response:
     view = account_view(session=session, account_id=account_id, timeline_limit=TIMELINE_LIMIT)
+    if hl.startswith("activity-") and all(f"activity-{a.id}" != hl for a in view.activities):
+        # A source link to an older activity than the timeline shows: add it, so the link lands somewhere.
+        extra = session.get(Activity, hl.removeprefix("activity-"))
+        if extra is not None and extra.account_id == account_id:
+            view.activities = sorted([*view.activities, extra], key=lambda a: a.occurred_at, reverse=True)
     return templates.TemplateResponse(request, "account.html", {
         "view": view, "a": view.account, "usage": _usage_series(view.usage), "timeline_limit": TIMELINE_LIMIT,
         "open_count": sum(o.is_open for o in view.opportunities),
+        **highlight_context(session=session, hl=hl, q=q, src=src),
     })
 
 
@@ -101,24 +138,37 @@ def opportunities_page(request: Request,
 
 
 @router.get("/opportunities/{opportunity_id}")
-def opportunity_page(request: Request, opportunity_id: str,
+def opportunity_page(request: Request, opportunity_id: str, hl: str = HL, q: list[str] = QUOTES, src: str = SRC,
                      session: Session = Depends(get_session)) -> Response:
     view = opportunity_view(session=session, opportunity_id=opportunity_id)
-    return templates.TemplateResponse(request, "opportunity.html", {"view": view, "o": view.opportunity})
+    return templates.TemplateResponse(request, "opportunity.html", {
+        "view": view, "o": view.opportunity, **highlight_context(session=session, hl=hl, q=q, src=src)})
 
 
 @router.get("/transcripts/{transcript_id}")
 def transcript_page(request: Request, transcript_id: str,
                     t: str = Query("", max_length=50, description="a span START-END in seconds to highlight"),
+                    u: str = Query("", max_length=50, description="utterances FROM-TO by number to highlight"),
+                    q: list[str] = QUOTES,
                     session: Session = Depends(get_session)) -> Response:
+    if t and u:
+        raise BadInput("give t (seconds) or u (utterance numbers), not both")
     span = parse_span(t) if t else None
+    rows = parse_rows(u) if u else None
     transcript = get_transcript(session=session, transcript_id=transcript_id)
     utterances = transcript.utterances
-    hits = {u.seq for u in overlapping(utterances, span)} if span else set()
+    if span:
+        hits = {x.seq for x in overlapping(utterances, span)}
+    elif rows:
+        hits = {x.seq for x in utterances if rows[0] <= x.seq <= rows[1]}
+    else:
+        hits = set()
+    marks = [text for text in q[:MAX_QUOTES] if text and len(text) <= MAX_QUOTE_CHARS]
     opportunity = (get_opportunity(session=session, opportunity_id=transcript.opportunity_id)
                    if transcript.opportunity_id else None)
     return templates.TemplateResponse(request, "transcript.html", {
-        "tr": transcript, "opportunity": opportunity, "utterances": utterances, "span": span, "hits": hits,
+        "tr": transcript, "opportunity": opportunity, "utterances": utterances, "span": span, "rows": rows,
+        "hits": hits, "marks": marks,
         "first_hit": min(hits) if hits else None,
         "timed": any(u.start_s is not None for u in utterances),
     })
@@ -137,6 +187,21 @@ def parse_span(text: str) -> tuple[float, float]:
     if end < start or not math.isfinite(end):
         raise BadInput(f"t: the span ends before it starts (got {text!r})")
     return start, end
+
+
+ROWS = re.compile(r"^\s*(\d{1,9})\s*(?:-\s*(\d{1,9}))?\s*$")
+
+
+def parse_rows(text: str) -> tuple[int, int]:
+    """"3-5" -> (3, 5); "4" -> (4, 4): the `#u=` part of a `transcript:ID#u=...` source (untimed transcripts)."""
+    match = ROWS.match(text)
+    if not match:
+        raise BadInput(f"u: expected FROM-TO utterance numbers, like 3-5 (got {text!r})")
+    first = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) is not None else first
+    if last < first:
+        raise BadInput(f"u: the range ends before it starts (got {text!r})")
+    return first, last
 
 
 def overlapping(utterances: list[Utterance], span: tuple[float, float]) -> list[Utterance]:
