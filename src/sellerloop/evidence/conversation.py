@@ -120,4 +120,4 @@ def objections(statements: list[Statement]) -> list[tuple[str, Statement]]:
 
 def commitments(statements: list[Statement]) -> list[Statement]:
     """Statements in which someone commits to do something by a date."""
-    return [s for s in statements if (m := COMMITMENT.search(s.text)) and m.group(2)]
+    return [s for s in statements if any(m.group(2) for m in COMMITMENT.finditer(s.text))]
