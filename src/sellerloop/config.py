@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     sample_seed: int = 7
     # The team's methodology: a shipped playbook name (meddicc, bant, spin) or the path of a playbook YAML file.
     playbook: str = "meddicc"
+    # The composer's language model, as PROVIDER:MODEL ("openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5",
+    # "ollama:llama3.1"); empty means no model: the deterministic composer. API keys come from the provider's
+    # usual variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...).
+    llm_model: str = ""
+    # An OpenAI-compatible endpoint for that model (Ollama, vLLM, a proxy), e.g. http://localhost:11434/v1.
+    llm_base_url: str = ""
 
     @property
     def resolved_database_url(self) -> str:
