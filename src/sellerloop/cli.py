@@ -281,8 +281,31 @@ def demo(
     with session_scope(engine) as session:
         sample = build_sample_layer(session=session, seed=get_settings().sample_seed)
     out.print("sample layer (synthetic): " + ", ".join(f"{n} {k}" for k, n in sample.items()))
+    with session_scope(engine) as session:
+        out.print("agents: " + _demo_agent_check(session))
     if serve_after:
         _serve(engine, host, port)
+
+
+def _demo_agent_check(session, deals: int = 100) -> str:
+    """Run research on every account and prep on the open deals closing soonest, as the record pages will, and
+    say what was shown and dropped. Nothing is stored: the pages run the agents again when opened."""
+    from sqlalchemy import select
+
+    from sellerloop.agents.models import Subject
+    from sellerloop.agents.service import run_agent
+    from sellerloop.records.models import OPEN_STAGES, Account, Opportunity
+
+    runs = [run_agent(session=session, use_case="research", subject=Subject(type="account", id=a))
+            for a in session.scalars(select(Account.id).order_by(Account.id))]
+    runs += [run_agent(session=session, use_case="prep", subject=Subject(type="opportunity", id=o))
+             for o in session.scalars(select(Opportunity.id).where(Opportunity.stage.in_(OPEN_STAGES))
+                                      .order_by(Opportunity.close_date, Opportunity.id).limit(deals))]
+    items = [item for r in runs for item in r.items]
+    cited = sum(bool(item.sources) for item in items)
+    dropped = sum(r.dropped_unsupported for r in runs)
+    return (f"research and prep ran on {len(runs)} records: {len(items)} items shown ({cited} citing sources, "
+            f"the rest playbook questions), {dropped} unsupported dropped by the verifier")
 
 
 @app.command()
