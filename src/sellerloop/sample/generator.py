@@ -57,6 +57,7 @@ from sqlalchemy.exc import OperationalError
 
 from sellerloop.errors import BadInput
 from sellerloop.records.models import Account, Product
+from sellerloop.sample.texts import FIRST_NAMES, LAST_NAMES
 
 BATCH = 20_000
 # Generated dates fall in the two years before AS_OF; open deals expect to close in the months after it.
@@ -72,24 +73,8 @@ REGIONS = ("Central", "East", "West")
 
 # ---------------------------------------------------------------------------------------------------------
 # Word pools. Made-up people and companies; domains use the reserved `.example` top-level domain and phone
-# numbers the fictional 555-01xx range.
+# numbers the fictional 555-01xx range. Person names come from the sample layer's pools (texts.py).
 
-FIRST_NAMES = (
-    "Aisha", "Alejandro", "Amara", "Andrea", "Arjun", "Beatriz", "Ben", "Camille", "Carlos", "Chen", "Chloe",
-    "Daniel", "Deepa", "Diego", "Elena", "Emeka", "Erik", "Fatima", "Felix", "Grace", "Hana", "Hassan",
-    "Ingrid", "Isabel", "Jamal", "Jana", "Javier", "Jin", "Jonas", "Julia", "Kai", "Karen", "Kenji", "Laila",
-    "Lars", "Leah", "Liam", "Lucia", "Malik", "Marco", "Maria", "Mateo", "Maya", "Mehmet", "Mia", "Nadia",
-    "Naveen", "Nia", "Noah", "Olivia", "Omar", "Paolo", "Priya", "Rafael", "Rachel", "Ravi", "Rosa", "Ryan",
-    "Sakura", "Samuel", "Sara", "Sean", "Sofia", "Sunil", "Tariq", "Thea", "Tomas", "Valentina", "Victor",
-)
-LAST_NAMES = (
-    "Abara", "Adeyemi", "Alvarez", "Andersen", "Bauer", "Becker", "Bianchi", "Brooks", "Castillo", "Chandra",
-    "Cho", "Costa", "Dahl", "Delgado", "Dubois", "Eriksen", "Farah", "Fischer", "Fontaine", "Garcia", "Gupta",
-    "Haddad", "Hansen", "Hoffman", "Ibrahim", "Ito", "Jensen", "Kader", "Kim", "Kowalski", "Kumar", "Laurent",
-    "Lee", "Lindqvist", "Lopez", "Mahmoud", "Marino", "Mendes", "Meyer", "Moreau", "Murphy", "Nakamura",
-    "Novak", "Nwosu", "Okafor", "Olsen", "Ortiz", "Park", "Patel", "Petrov", "Quinn", "Ramirez", "Reyes",
-    "Rossi", "Sato", "Schmidt", "Silva", "Singh", "Sokolova", "Suzuki", "Tanaka", "Torres", "Turner",
-)
 TITLES = (
     ("Chief Financial Officer", "economic_buyer"), ("VP of IT", "decision_maker"), ("IT Director", "champion"),
     ("Head of Procurement", "influencer"), ("Chief Information Security Officer", "technical_evaluator"),
