@@ -789,13 +789,17 @@ def test_an_unusable_model_exits_2_with_one_line(book, cli, monkeypatch, model):
 
 def test_the_composer_also_runs_when_called_from_async_code():
     import asyncio
+    import concurrent.futures
 
     async def handler():  # a web handler calling the sync pipeline without leaving its event loop
         return answering(
             [{"section": "summary", "text": "Acme Corporation has 2822 employees.", "fact_ids": ["F1"]}]
         ).compose(small_brief())
 
-    items = asyncio.run(handler())
+    # In a thread of its own: this test process may already run an event loop in the main thread (the
+    # browser tests' Playwright does), and asyncio.run refuses to start a second one there.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        items = pool.submit(asyncio.run, handler()).result()
     assert [i.text for i in items] == ["Acme Corporation has 2822 employees."]
 
 
