@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: demo test install dev clean
+.PHONY: demo test install dev clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: install
 
 test: dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# Re-take the README screenshots in docs/screenshots (the browser tests, writing into docs/ this time).
+screenshots: dev
+	SELLERLOOP_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -k "screenshot or panel" -p no:randomly
 
 clean:
 	rm -rf $(VENV) .sellerloop .pytest_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -234,6 +235,12 @@ def seed_records(*, session: Session, account_id: str = SEED_ACCOUNT) -> dict[st
 
 
 # --- screenshots for docs/screenshots -----------------------------------------------------------------------
+
+# The browser tests always take their screenshots (a broken page shows up as a failed or odd-sized image), but
+# write them into docs/ only when asked (`make screenshots`), so an ordinary test run leaves the tree clean.
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+               if os.environ.get("SELLERLOOP_UPDATE_SCREENSHOTS") == "1"
+               else Path(tempfile.mkdtemp(prefix="sellerloop-screenshots-")))
 
 @pytest.fixture(scope="session")
 def screenshot_server(tmp_path_factory):

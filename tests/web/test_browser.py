@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import expect
 
 from sellerloop.records.service import account_view
+from tests.web.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_an_account_page_lists_its_opportunities_and_links_to_them(page, web_server, web_session, web_store):

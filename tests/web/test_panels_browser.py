@@ -3,17 +3,15 @@ docs/screenshots/prep-panel.png and docs/screenshots/source-opened.png."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL
+from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL, SCREENSHOTS
 from tests.web.test_browser import _png_size
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AGENT_TIMEOUT = 30_000  # the panel runs the agent; generous for a busy test machine
 
 
