@@ -93,34 +93,37 @@ def session(engine):
         yield session
 
 
+def load_book(url: str, *, sample_layer: bool = False) -> None:
+    """Initialise the store at `url` and load the bundled Maven data, and the demo's sample layer if asked."""
+    from sellerloop.importers.maven import import_maven
+    from sellerloop.sample.layer import build_sample_layer
+
+    engine = create_store_engine(url)
+    init_store(engine=engine)
+    with session_scope(engine) as s:
+        import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
+    if sample_layer:
+        with session_scope(engine) as s:
+            build_sample_layer(session=s, seed=get_settings().sample_seed)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def maven_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
     """A store holding the bundled Maven data, shared by the tests that only read it. Do not write to it."""
-    from sellerloop.importers.maven import import_maven
-
     for handle in make_store(request.param, tmp_path_factory.mktemp("maven")):
-        engine = create_store_engine(handle.url)
-        init_store(engine=engine)
-        with session_scope(engine) as s:
-            import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
-        engine.dispose()
+        load_book(handle.url)
         yield handle
 
 
 @pytest.fixture(scope="session")
 def _maven_template_db() -> Iterator[str]:
     """PostgreSQL only: a database holding the Maven import, used as a TEMPLATE for cheap writable copies."""
-    from sellerloop.importers.maven import import_maven
-
     name = f"sl_tpl_{uuid.uuid4().hex[:12]}"
     admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f"CREATE DATABASE {name}"))
-    engine = create_store_engine(_database_url(name))
-    init_store(engine=engine)
-    with session_scope(engine) as s:
-        import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
-    engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the template to have no open connections
+    load_book(_database_url(name))  # disposes its engine: CREATE DATABASE ... TEMPLATE needs no open connection
     try:
         yield name
     finally:
@@ -160,17 +163,8 @@ def maven_copy(request, maven_store, tmp_path) -> Iterator[StoreHandle]:
 @pytest.fixture(scope="session", params=BACKENDS)
 def demo_store(request, tmp_path_factory) -> Iterator[StoreHandle]:
     """The demo book (Maven data + the sample layer at the demo seed), shared by tests that only read it."""
-    from sellerloop.importers.maven import import_maven
-    from sellerloop.sample.layer import build_sample_layer
-
     for handle in make_store(request.param, tmp_path_factory.mktemp("demo")):
-        engine = create_store_engine(handle.url)
-        init_store(engine=engine)
-        with session_scope(engine) as s:
-            import_maven(session=s, folder=BUNDLED_MAVEN_DIR)
-        with session_scope(engine) as s:
-            build_sample_layer(session=s, seed=get_settings().sample_seed)
-        engine.dispose()
+        load_book(handle.url, sample_layer=True)
         yield handle
 
 
