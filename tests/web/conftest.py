@@ -14,18 +14,16 @@ import socket
 import tempfile
 import threading
 import time
-import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from sellerloop.config import BUNDLED_MAVEN_DIR, normalise_database_url
+from sellerloop.config import get_settings
 from sellerloop.records.models import (
     Activity,
     Contact,
@@ -38,16 +36,13 @@ from sellerloop.records.models import (
     UsageMetric,
     Utterance,
 )
+from sellerloop.sample.layer import build_sample_layer
 from sellerloop.store.db import create_store_engine, session_scope
-from sellerloop.store.service import init_store
+from tests.conftest import BACKENDS, load_book, make_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-POSTGRES_URL = os.environ.get("SELLERLOOP_TEST_POSTGRES_URL", "")
-# The same two backends as tests/conftest.py (a conftest cannot import another conftest by name).
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
-    not POSTGRES_URL, reason="SELLERLOOP_TEST_POSTGRES_URL is not set"))]
 
 SEED_ACCOUNT = "cancity"
 TIMED_TRANSCRIPT = "tr-web-timed"
@@ -112,37 +107,15 @@ class WebStore:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-@contextmanager
-def _store_url(backend: str, home: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{home / 'sellerloop.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    joiner = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{normalise_database_url(POSTGRES_URL)}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def web_store(request, tmp_path_factory) -> Iterator[WebStore]:
-    from sellerloop.importers.maven import import_maven
-
-    with _store_url(request.param, tmp_path_factory.mktemp("web")) as url:
-        engine = create_store_engine(url)
-        init_store(engine=engine)
-        with session_scope(engine) as session:
-            import_maven(session=session, folder=BUNDLED_MAVEN_DIR)
+    for handle in make_store(request.param, tmp_path_factory.mktemp("web")):
+        load_book(handle.url)
+        engine = create_store_engine(handle.url)
         with session_scope(engine) as session:
             ids = seed_records(session=session)
         engine.dispose()
-        yield WebStore(request.param, url, ids)
+        yield WebStore(request.param, handle.url, ids)
 
 
 @pytest.fixture(scope="session")
@@ -247,24 +220,12 @@ def screenshot_server(tmp_path_factory):
     """A SQLite store for docs/screenshots: the Maven book, the sample layer when it is available, and the
     hand-made rows of the web tests. Served like the others."""
     url = f"sqlite:///{tmp_path_factory.mktemp('shots') / 'sellerloop.db'}"
+    load_book(url)
     engine = create_store_engine(url)
-    init_store(engine=engine)
-    from sellerloop.importers.maven import import_maven
-
-    with session_scope(engine) as session:
-        import_maven(session=session, folder=BUNDLED_MAVEN_DIR)
     with session_scope(engine) as session:
         ids = seed_records(session=session)
-    try:
-        from sellerloop.sample.layer import build_sample_layer
-    except ImportError:
-        build_sample_layer = None
-    if build_sample_layer is not None:
-        try:
-            with session_scope(engine) as session:
-                build_sample_layer(session=session, seed=7)
-        except Exception as e:  # the screenshots still come out, from the hand-made rows
-            warnings.warn(f"sample layer failed, screenshots use the test rows only: {e}", stacklevel=1)
+    with session_scope(engine) as session:
+        build_sample_layer(session=session, seed=get_settings().sample_seed)
     with session_scope(engine) as session:
         ids |= _richest_records(session, ids)
     with serve(engine) as live:
