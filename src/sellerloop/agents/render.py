@@ -1,10 +1,11 @@
 """Agent output as Markdown: sections with headings, each item with numbered links to its sources."""
 from __future__ import annotations
 
+from sellerloop.agents import prep, research
 from sellerloop.agents.models import AgentRun
 
-TITLES = {"summary": "Summary", "trigger": "Trigger", "hypothesis": "Why now", "agenda": "Agenda",
-          "questions": "Questions to ask", "objections": "Expected objections"}
+# Section headings as each agent names them in its SECTIONS: one place for the CLI and the web panels.
+TITLES = {section.key: section.title for sections in (research.SECTIONS, prep.SECTIONS) for section in sections}
 
 
 def to_markdown(run: AgentRun) -> str:
