@@ -16,9 +16,9 @@ from rich.table import Table
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.errors import SellerloopError
 from sellerloop.playbooks.commands import playbook_show
-from sellerloop.verifier.commands import verify
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
+from sellerloop.verifier.commands import verify
 
 app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source for every fact.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,

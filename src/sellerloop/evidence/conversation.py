@@ -57,7 +57,13 @@ OBJECTION_PATTERNS: dict[str, re.Pattern] = {name: re.compile(pattern, re.I) for
 COMMITMENT = re.compile(r"\b(I'll|I will|we'll|we will|I'm going to|we're going to|let me)\b[^.?!]{3,160}?"
                         r"(\bby\b[^.?!]{2,40})?[.!]", re.I)
 QUESTION = re.compile(r"\?\s*$")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+# A sentence ends at . ! ? followed by white space, or at a line break: "$1.2M" and "v2.1" stay whole.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`, each a verbatim piece of it (so each can be quoted), stripped."""
+    return [s for s in (piece.strip() for piece in _SENTENCE_BREAK.split(text)) if s]
 
 
 def seller_names(session: Session) -> set[str]:
@@ -80,8 +86,7 @@ def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]
                              .order_by(Activity.occurred_at, Activity.id)):
         author = next((p.get("name") for p in a.participants or [] if p.get("role") == "from"), None)
         by_customer = a.direction == "inbound" or (author is not None and author not in sellers)
-        for sentence in _SENTENCE.findall(a.body or ""):
-            sentence = sentence.strip()
+        for sentence in sentences(a.body or ""):
             if len(sentence) > 12:
                 statements.append(Statement(f"activity:{a.id}", author or "", sentence, sentence, a.occurred_at,
                                             by_customer, "activity"))

@@ -31,7 +31,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
-from sellerloop.verifier.models import SourceRef
 from sellerloop.records.models import (
     OPEN_STAGES,
     STAGES,
@@ -48,6 +47,7 @@ from sellerloop.records.models import (
     User,
     Utterance,
 )
+from sellerloop.verifier.models import SourceRef
 
 RECORD_MODELS = {"account": Account, "opportunity": Opportunity, "contact": Contact, "user": User}
 # Columns that are plumbing, not facts a person would cite.

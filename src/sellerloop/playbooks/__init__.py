@@ -1,5 +1,5 @@
 """Playbooks: sales methodologies as data (MEDDICC, BANT, SPIN or a team's own file) and per-deal coverage."""
-from sellerloop.playbooks.models import ElementCoverage, Element, Evidence, EvidenceRule, Playbook, StageExit
+from sellerloop.playbooks.models import Element, ElementCoverage, Evidence, EvidenceRule, Playbook, StageExit
 from sellerloop.playbooks.service import (
     DEFAULT_PLAYBOOK,
     PLAYBOOK_ENV,

@@ -23,8 +23,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.config import get_settings
-from sellerloop.evidence.conversation import transcript_span_uri
 from sellerloop.errors import BadInput, NotFound
+from sellerloop.evidence.conversation import sentences, transcript_span_uri
 from sellerloop.evidence.sources import format_value, resolve_source
 from sellerloop.playbooks.models import ElementCoverage, Evidence, EvidenceRule, Playbook
 from sellerloop.records.models import (
@@ -43,7 +43,6 @@ PLAYBOOK_ENV = "SELLERLOOP_PLAYBOOK"
 MAX_QUOTE = 300  # characters; a longer sentence is quoted around the words that matched
 
 # Sentence boundaries: after . ! ? and whitespace, and at line breaks. Pieces stay verbatim substrings.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 
 
 # ------------------------------------------------------------------------------------------------ loading
@@ -166,7 +165,7 @@ class _DealRecords:
             self._utterances = [
                 _Sentence(transcript_span_uri(u), "transcript", sentence, whole=u.text.strip(),
                           speaker_side="seller" if u.speaker.strip().casefold() in sellers else "customer")
-                for u in rows for sentence in _sentences(u.text)
+                for u in rows for sentence in sentences(u.text)
             ]
         return self._utterances
 
@@ -177,7 +176,7 @@ class _DealRecords:
                 .order_by(Activity.occurred_at.desc(), Activity.id)
             ).all()
             self._activities = [_Sentence(f"activity:{a.id}", "activity", sentence, activity_kind=a.kind)
-                                for a in rows for sentence in _sentences(a.body or "")]
+                                for a in rows for sentence in sentences(a.body or "")]
         return self._activities
 
     def contacts(self) -> list[tuple[Contact, str | None]]:
@@ -190,10 +189,6 @@ class _DealRecords:
             ).all()
             self._contacts = [(contact, role) for contact, role in rows]
         return self._contacts
-
-
-def _sentences(text: str) -> list[str]:
-    return [s for s in (piece.strip() for piece in _SENTENCE_BREAK.split(text)) if s]
 
 
 def _quote(s: _Sentence, match: re.Match) -> str:

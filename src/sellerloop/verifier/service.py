@@ -22,7 +22,6 @@ lower bar would let hallucinations through. It rescues close rewordings only; th
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.evidence.conversation import sentences
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, found_in, quote_index
 from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
@@ -167,11 +167,7 @@ def _wordllama():
     return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 
 
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
 def _similarity(claim: str, quote: str | None) -> float:
     """Against the best-matching sentence: a whole email's embedding is too diluted to compare with one claim."""
     model = _wordllama()
-    return max((float(model.similarity(claim, sentence)) for sentence in _SENTENCES.split(quote or "")
-                if sentence.strip()), default=0.0)
+    return max((float(model.similarity(claim, sentence)) for sentence in sentences(quote or "")), default=0.0)
