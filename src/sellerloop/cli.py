@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
-from sellerloop.errors import SellerloopError
+from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.playbooks.commands import playbook_show
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
@@ -218,8 +218,70 @@ def run_prep(
     _run_agent("prep", "opportunity", opportunity, acting_user, playbook, as_json)
 
 
+@run_app.command("next-action")
+def run_next_action(
+    opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity to advance")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="or an account: its open deals together")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="at most this many recommendations (default 3)")] = None,
+    acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
+) -> None:
+    """Next-best action: catalogue actions ranked by score, each with its reason and the playbook element it advances."""
+    subject_type, subject_id = _one_subject(opportunity=opportunity, account=account)
+    _run_agent("next-action", subject_type, subject_id, acting_user, playbook, as_json, limit=limit)
+
+
+@run_app.command("follow-up")
+def run_follow_up(
+    opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity the call was about")] = None,
+    transcript: Annotated[str | None, typer.Option("--transcript", help="the call (default: the deal's latest)")] = None,
+    eml: Annotated[Path | None, typer.Option("--eml", help="also write the email draft to this .eml file")] = None,
+    acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
+) -> None:
+    """Follow-up after a call: commitments (who, what, by when), an email draft, tasks and a mutual action plan."""
+    if opportunity is None and transcript is None:
+        raise BadInput("give --opportunity ID, --transcript ID or both")
+    subject_type, subject_id = ("opportunity", opportunity) if opportunity else ("transcript", transcript)
+    run = _run_agent("follow-up", subject_type, subject_id, acting_user, playbook, as_json,
+                     transcript_id=transcript if opportunity else None)
+    if eml is not None:
+        message = next((i.content for i in run.items if i.artifact == "email" and i.content), None)
+        if message is None:
+            raise BadInput("no email draft to write: the call has nothing to follow up on")
+        try:
+            eml.write_text(message, encoding="utf-8")
+        except OSError as e:
+            raise BadInput(f"cannot write {eml}: {e.strerror}") from None
+
+
+@run_app.command("coaching")
+def run_coaching(
+    transcript: Annotated[str, typer.Option("--transcript", help="the call to coach on")],
+    acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
+) -> None:
+    """Coaching on one call: talk ratio, questions, monologues, playbook coverage, objections and how they were
+    handled, the next step; improvement points and role-play questions."""
+    _run_agent("coaching", "transcript", transcript, acting_user, playbook, as_json)
+
+
+@run_app.command("hygiene")
+def run_hygiene(
+    opportunity: Annotated[str, typer.Option("--opportunity", help="the opportunity to tidy")],
+    acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
+) -> None:
+    """CRM hygiene: field-update drafts as old -> new diffs, each cited, and alerts for empty required fields.
+    It drafts; it never writes."""
+    _run_agent("hygiene", "opportunity", opportunity, acting_user, playbook, as_json)
+
+
+def _one_subject(**given: str | None) -> tuple[str, str]:
+    chosen = [(name, value) for name, value in given.items() if value is not None]
+    if len(chosen) != 1:
+        raise BadInput("give exactly one of " + " or ".join(f"--{name} ID" for name in given))
+    return chosen[0]
+
+
 def _run_agent(use_case: str, subject_type: str, subject_id: str, acting_user: str | None,
-               playbook: str | None, as_json: bool) -> None:
+               playbook: str | None, as_json: bool, **options):
     from sellerloop.agents.models import Subject
     from sellerloop.agents.render import to_markdown
     from sellerloop.agents.service import run_agent
@@ -228,8 +290,10 @@ def _run_agent(use_case: str, subject_type: str, subject_id: str, acting_user: s
     engine = _engine()
     with session_scope(engine) as session:
         result = run_agent(session=session, use_case=use_case, subject=Subject(type=subject_type, id=subject_id),
-                           acting_user_id=acting_user, composer=configured_composer(), playbook=playbook)
+                           acting_user_id=acting_user, composer=configured_composer(), playbook=playbook,
+                           **options)
     sys.stdout.write(result.model_dump_json(indent=2) + "\n" if as_json else to_markdown(result))
+    return result
 
 
 @app.command()

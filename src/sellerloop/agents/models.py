@@ -42,6 +42,13 @@ class Item(BaseModel):
     field: str | None = None
     old: str | None = None
     new: str | None = None
+    # Drafts and commitments: which artefact a draft is, who does it and by when (ISO date).
+    # `text` is what a person reads and the verifier checks (an email's body); `content` is the artefact itself
+    # when it is a file, e.g. an email draft's complete RFC 5322 message (what `--eml FILE` writes).
+    artifact: Literal["email", "task", "mutual_action_plan"] | None = None
+    content: str | None = None
+    owner: str | None = None
+    due: str | None = None
     # Verifier's verdict, kept so a person can see why an item was shown.
     why: str | None = None
 
@@ -49,6 +56,8 @@ class Item(BaseModel):
 class AgentRun(BaseModel):
     use_case: UseCase
     subject: Subject
+    # Records the agent read besides the subject, e.g. {"transcript": ID} for coaching and follow-up.
+    inputs: dict[str, str] = Field(default_factory=dict)
     autonomy_level: Level
     placement: Placement
     items: list[Item]

@@ -1,11 +1,12 @@
 """Agent output as Markdown: sections with headings, each item with numbered links to its sources."""
 from __future__ import annotations
 
-from sellerloop.agents import prep, research
+from sellerloop.agents import coaching, follow_up, hygiene, next_action, prep, research
 from sellerloop.agents.models import AgentRun
 
 # Section headings as each agent names them in its SECTIONS: one place for the CLI and the web panels.
-TITLES = {section.key: section.title for sections in (research.SECTIONS, prep.SECTIONS) for section in sections}
+TITLES = {section.key: section.title for agent in (research, prep, next_action, follow_up, coaching, hygiene)
+          for section in agent.SECTIONS}
 
 
 def to_markdown(run: AgentRun) -> str:

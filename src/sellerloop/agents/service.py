@@ -12,13 +12,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sellerloop.agents import prep, research
+from sellerloop.agents import coaching, follow_up, hygiene, next_action, prep, research
 from sellerloop.agents.models import CITED_KINDS, AgentRun, Item, Subject, UseCase
 from sellerloop.composers.base import Brief, Composer
 from sellerloop.composers.deterministic import DeterministicComposer
 from sellerloop.errors import BadInput
+from sellerloop.evidence.deals import DealEvidence
+from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import get_playbook
-from sellerloop.policy.access import get_user, require_account, require_opportunity, visible_owner_ids
+from sellerloop.policy.access import (
+    get_user,
+    require_account,
+    require_opportunity,
+    require_transcript,
+    visible_owner_ids,
+)
+from sellerloop.records.models import Opportunity, User
 from sellerloop.policy.levels import DEFAULT_LEVELS, placement_for
 from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claims
@@ -27,36 +36,89 @@ from sellerloop.verifier.service import verify_claims
 @dataclass(frozen=True)
 class AgentSpec:
     use_case: UseCase
-    subject_type: str  # the record an agent runs on: account or opportunity
+    # The records an agent runs on, first the usual one: `run USE_CASE --account|--opportunity|--transcript ID`.
+    subject_types: tuple[str, ...]
     gather: Callable[..., Brief]
+    # What gather() takes besides session, playbook and owners: records (account, opportunity, transcript),
+    # `limit` (a cap on recommendations) and `deal` (evidence preloaded by a whole-book run).
+    reads: tuple[str, ...]
+
+    @property
+    def subject_type(self) -> str:
+        return self.subject_types[0]
 
 
-AGENTS: dict[str, AgentSpec] = {
-    "research": AgentSpec("research", "account", research.gather),
-    "prep": AgentSpec("prep", "opportunity", prep.gather),
-}
+AGENTS: dict[str, AgentSpec] = {spec.use_case: spec for spec in (
+    AgentSpec("research", ("account",), research.gather, ("account",)),
+    AgentSpec("prep", ("opportunity",), prep.gather, ("opportunity",)),
+    AgentSpec("next-action", ("opportunity", "account"), next_action.gather,
+              ("account", "opportunity", "limit", "deal")),
+    AgentSpec("follow-up", ("opportunity", "transcript"), follow_up.gather, ("opportunity", "transcript")),
+    AgentSpec("coaching", ("transcript",), coaching.gather, ("transcript",)),
+    AgentSpec("hygiene", ("opportunity",), hygiene.gather, ("opportunity", "deal")),
+)}
 
 
 def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_id: str | None = None,
-              composer: Composer | None = None, playbook: str | None = None) -> AgentRun:
+              composer: Composer | None = None, playbook: str | Playbook | None = None,
+              transcript_id: str | None = None, limit: int | None = None, deal: DealEvidence | None = None,
+              owners: set[str] | None | object = ...) -> AgentRun:
+    """Run one agent on one record. `owners` (the acting user's visible owner ids) may be passed by a caller
+    that runs many records for the same person, so it is worked out once; `deal` likewise carries evidence a
+    whole-book run loaded for many deals at once."""
     spec = AGENTS.get(use_case)
     if spec is None:
         raise BadInput(f"unknown use case {use_case!r}; choose one of {', '.join(AGENTS)}")
-    if subject.type != spec.subject_type:
-        raise BadInput(f"{use_case} runs on an {spec.subject_type}, not on an {subject.type}"
-                       f" (use --{spec.subject_type} ID)")
+    if subject.type not in spec.subject_types:
+        flags = " or ".join(f"--{t} ID" for t in spec.subject_types)
+        raise BadInput(f"{use_case} runs on {_a(spec.subject_types[0])}, not on {_a(subject.type)} (use {flags})")
+    if transcript_id is not None and "transcript" not in spec.reads:
+        raise BadInput(f"{use_case} does not read a transcript (--transcript is for follow-up and coaching)")
+    if limit is not None and "limit" not in spec.reads:
+        raise BadInput(f"{use_case} takes no limit")
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
     user = get_user(session=session, user_id=acting_user_id) if acting_user_id else None
-    owners = visible_owner_ids(session=session, user=user)
-    record = (require_account if subject.type == "account" else require_opportunity)(
-        session=session, user=user, **{f"{subject.type}_id": subject.id})
-    brief = spec.gather(session=session, **{subject.type: record}, playbook=get_playbook(playbook),
-                        owners=owners)
+    if owners is ...:
+        owners = visible_owner_ids(session=session, user=user)
+    records = _records(session=session, user=user, subject=subject, transcript_id=transcript_id)
+    playbook = playbook if isinstance(playbook, Playbook) else get_playbook(playbook)
+    extras = {"limit": limit, "deal": deal}
+    brief = spec.gather(session=session, playbook=playbook, owners=owners,
+                        **{key: records.get(key, extras.get(key)) for key in spec.reads})
     composer = composer or DeterministicComposer()
     items, dropped = verify_items(session=session, items=composer.compose(brief))
     level = DEFAULT_LEVELS[spec.use_case]
-    return AgentRun(use_case=spec.use_case, subject=subject, autonomy_level=level, placement=placement_for(level),
-                    items=items, dropped_unsupported=dropped, composer=composer.name, playbook=brief.playbook,
-                    acting_user=acting_user_id, generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return AgentRun(use_case=spec.use_case, subject=brief.subject, inputs=brief.inputs, autonomy_level=level,
+                    placement=placement_for(level), items=items, dropped_unsupported=dropped,
+                    composer=composer.name, playbook=brief.playbook, acting_user=acting_user_id,
+                    generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+
+MAX_LIMIT = 10
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _records(*, session: Session, user: User | None, subject: Subject, transcript_id: str | None) -> dict:
+    """The subject record and the records it implies, each checked against what `user` may see."""
+    records: dict = {}
+    if subject.type == "account":
+        records["account"] = require_account(session=session, user=user, account_id=subject.id)
+    elif subject.type == "opportunity":
+        records["opportunity"] = require_opportunity(session=session, user=user, opportunity_id=subject.id)
+    if subject.type == "transcript" or transcript_id is not None:
+        transcript = require_transcript(session=session, user=user,
+                                        transcript_id=subject.id if subject.type == "transcript" else transcript_id)
+        opportunity = records.get("opportunity")
+        if opportunity is not None and transcript.opportunity_id != opportunity.id:
+            raise BadInput(f"transcript {transcript.id!r} is not a call of opportunity {opportunity.id!r}")
+        records["transcript"] = transcript
+        if opportunity is None and transcript.opportunity_id:
+            records["opportunity"] = session.get(Opportunity, transcript.opportunity_id)
+    return records
 
 
 def verify_items(*, session: Session, items: list[Item]) -> tuple[list[Item], int]:

@@ -54,6 +54,8 @@ class Brief(BaseModel):
     use_case: UseCase
     subject: Subject
     subject_name: str
+    # Records read besides the subject, e.g. {"transcript": ID}; copied to the AgentRun.
+    inputs: dict[str, str] = Field(default_factory=dict)
     playbook: str | None = None
     sections: list[Section]
     facts: list[Fact]

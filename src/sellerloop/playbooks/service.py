@@ -11,6 +11,7 @@ running `sellerloop source show URI` find the same words.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from sellerloop.config import get_settings
 from sellerloop.errors import BadInput, NotFound
 from sellerloop.evidence.conversation import sentences, transcript_span_uri
+from sellerloop.evidence.deals import DealEvidence
 from sellerloop.evidence.sources import format_value, resolve_source
 from sellerloop.playbooks.models import ElementCoverage, Evidence, EvidenceRule, Playbook
 from sellerloop.records.models import (
@@ -146,9 +148,19 @@ class _DealRecords:
     _activities: list[_Sentence] | None = None
     _contacts: list[tuple[Contact, str | None]] | None = None
 
+    _rows: list[Utterance] | None = None
+
+    def preload(self, deal: DealEvidence) -> None:
+        """Take the rows from evidence already loaded, in the orders the queries below use."""
+        calls = sorted(deal.transcripts, key=lambda t: (t.occurred_at is None, _descending(t.occurred_at), t.id))
+        self._rows = [u for t in calls for u in deal.utterances.get(t.id, [])]
+        self._activities = self._activity_sentences(sorted(
+            deal.activities, key=lambda a: (_descending(a.occurred_at), a.id)))
+        self._contacts = sorted(deal.contacts, key=lambda pair: pair[0].id)
+
     def utterances(self) -> list[_Sentence]:
         if self._utterances is None:
-            rows = self.session.execute(
+            rows = self._rows if self._rows is not None else self.session.execute(
                 select(Utterance).join(Transcript, Utterance.transcript_id == Transcript.id)
                 .where(Transcript.opportunity_id == self.opportunity.id)
                 .order_by(Transcript.occurred_at.desc().nulls_last(), Transcript.id, Utterance.seq)
@@ -175,9 +187,13 @@ class _DealRecords:
                 select(Activity).where(Activity.opportunity_id == self.opportunity.id)
                 .order_by(Activity.occurred_at.desc(), Activity.id)
             ).all()
-            self._activities = [_Sentence(f"activity:{a.id}", "activity", sentence, activity_kind=a.kind)
-                                for a in rows for sentence in sentences(a.body or "")]
+            self._activities = self._activity_sentences(rows)
         return self._activities
+
+    @staticmethod
+    def _activity_sentences(rows) -> list[_Sentence]:
+        return [_Sentence(f"activity:{a.id}", "activity", sentence, activity_kind=a.kind)
+                for a in rows for sentence in sentences(a.body or "")]
 
     def contacts(self) -> list[tuple[Contact, str | None]]:
         """Contacts on the deal with their role on this deal (which may differ from their usual role)."""
@@ -189,6 +205,10 @@ class _DealRecords:
             ).all()
             self._contacts = [(contact, role) for contact, role in rows]
         return self._contacts
+
+
+def _descending(when: dt.datetime | None) -> float:
+    return -when.timestamp() if when is not None else 0.0
 
 
 def _quote(s: _Sentence, match: re.Match) -> str:
@@ -246,20 +266,24 @@ def _field_evidence(session: Session, uri: str, rule: EvidenceRule) -> Evidence:
 
 
 def element_coverage(*, session: Session, opportunity_id: str, playbook: Playbook | None = None,
-                     max_evidence: int = 3) -> list[ElementCoverage]:
+                     max_evidence: int = 3, deal: DealEvidence | None = None) -> list[ElementCoverage]:
     """For each playbook element, in playbook order: is there evidence on this opportunity, which (at most
-    `max_evidence` quotes, the strongest rules first, the newest records first), and if not, what to ask."""
+    `max_evidence` quotes, the strongest rules first, the newest records first), and if not, what to ask.
+    `deal`: the opportunity's evidence when a caller already loaded it (evidence.deals), so nothing is read
+    twice."""
     playbook = playbook or get_playbook()
-    opportunity = session.get(Opportunity, opportunity_id)
+    opportunity = deal.opportunity if deal is not None else session.get(Opportunity, opportunity_id)
     if opportunity is None:
         raise NotFound(f"no opportunity with id {opportunity_id!r}")
-    deal = _DealRecords(session, opportunity)
+    records = _DealRecords(session, opportunity)
+    if deal is not None:
+        records.preload(deal)
     coverage = []
     for element in playbook.elements:
         found: list[Evidence] = []
         seen: set[tuple[str, str]] = set()
         for rule in element.evidence:
-            for item in _rule_evidence(rule, deal):
+            for item in _rule_evidence(rule, records):
                 if (item.uri, item.quote) not in seen:
                     seen.add((item.uri, item.quote))
                     found.append(item)

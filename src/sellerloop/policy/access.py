@@ -9,7 +9,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.records.models import Account, Opportunity, User
+from sellerloop.records.models import Account, Opportunity, Transcript, User
 
 SEES_EVERYTHING = {"admin", "revops"}
 
@@ -72,3 +72,18 @@ def require_opportunity(*, session: Session, user: User | None, opportunity_id: 
     if owners is not None and opportunity.owner_id not in owners:
         raise AccessDenied(f"{user.name} may not see opportunity {opportunity_id!r}")
     return opportunity
+
+
+def require_transcript(*, session: Session, user: User | None, transcript_id: str) -> Transcript:
+    """A call may be seen by whoever may see its opportunity, else its account; one tied to neither (an
+    imported corpus) only by those who see everything."""
+    transcript = session.get(Transcript, transcript_id)
+    if transcript is None:
+        raise BadInput(f"no transcript with id {transcript_id!r}")
+    if transcript.opportunity_id:
+        require_opportunity(session=session, user=user, opportunity_id=transcript.opportunity_id)
+    elif transcript.account_id:
+        require_account(session=session, user=user, account_id=transcript.account_id)
+    elif visible_owner_ids(session=session, user=user) is not None:
+        raise AccessDenied(f"{user.name} may not see transcript {transcript_id!r}")
+    return transcript

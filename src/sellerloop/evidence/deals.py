@@ -1,0 +1,175 @@
+"""Everything the store holds about one deal, loaded in one go: the input of the deal agents.
+
+`load_deal` reads one opportunity's evidence (a page, the CLI); `load_deals` reads many with one query per
+table per chunk of opportunities (a whole-book run), instead of a dozen queries per deal. Both give the same
+`DealEvidence`, so an agent computes the same output either way. The rows stay in the session, so when the
+verifier later resolves `activity:ID` or `opportunity:ID/field/stage`, `session.get` finds them without a query.
+
+Account-level evidence (tickets, signals, usage) is shared by the deals of an account and loaded once per account.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sellerloop.records.models import (
+    OPEN_STAGES,
+    Account,
+    Activity,
+    Contact,
+    FieldChange,
+    Opportunity,
+    OpportunityContact,
+    Signal,
+    StageChange,
+    Task,
+    Ticket,
+    Transcript,
+    UsageMetric,
+    User,
+    Utterance,
+)
+
+CHUNK = 500  # opportunities per round of queries: big enough to amortise a query, small for an IN list
+
+
+@dataclass
+class AccountEvidence:
+    account: Account
+    tickets: list[Ticket] = field(default_factory=list)  # newest first
+    signals: list[Signal] = field(default_factory=list)  # newest first
+    usage: dict[str, list[UsageMetric]] = field(default_factory=dict)  # per metric, oldest first
+
+
+@dataclass
+class DealEvidence:
+    opportunity: Opportunity
+    owner: User | None
+    account: AccountEvidence | None
+    contacts: list[tuple[Contact, str | None]] = field(default_factory=list)  # with their role on this deal
+    activities: list[Activity] = field(default_factory=list)  # oldest first
+    transcripts: list[Transcript] = field(default_factory=list)  # oldest first
+    utterances: dict[str, list[Utterance]] = field(default_factory=dict)  # per transcript, in order
+    stage_changes: list[StageChange] = field(default_factory=list)  # in the order they were recorded
+    field_changes: list[FieldChange] = field(default_factory=list)  # oldest first
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.opportunity.id
+
+    def stage_entered_on(self) -> dt.date | None:
+        """When the deal entered its current stage, from the stage history (the last entry for that stage)."""
+        for change in reversed(self.stage_changes):
+            if change.stage == self.opportunity.stage:
+                return change.entered_on
+        return None
+
+
+def load_deal(*, session: Session, opportunity: Opportunity) -> DealEvidence:
+    return load_deals(session=session, opportunities=[opportunity])[0]
+
+
+def load_deals(*, session: Session, opportunities: Sequence[Opportunity],
+               transcripts: bool = True) -> list[DealEvidence]:
+    """The evidence of each opportunity, in the order given. `transcripts=False` skips calls (agents that do
+    not read them save the biggest table)."""
+    out: list[DealEvidence] = []
+    for start in range(0, len(opportunities), CHUNK):
+        out.extend(_load_chunk(session, opportunities[start:start + CHUNK], transcripts))
+    return out
+
+
+def _by(rows: Iterable, key: str) -> dict[str, list]:
+    grouped: dict[str, list] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, key)].append(row)
+    return grouped
+
+
+def _load_chunk(session: Session, opportunities: Sequence[Opportunity], with_transcripts: bool) -> list[DealEvidence]:
+    ids = [o.id for o in opportunities]
+    account_ids = sorted({o.account_id for o in opportunities if o.account_id})
+    owner_ids = sorted({o.owner_id for o in opportunities if o.owner_id})
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
+    accounts = _load_accounts(session, account_ids)
+
+    contacts: dict[str, list[tuple[Contact, str | None]]] = defaultdict(list)
+    for link, contact in session.execute(
+            select(OpportunityContact, Contact).join(Contact, Contact.id == OpportunityContact.contact_id)
+            .where(OpportunityContact.opportunity_id.in_(ids)).order_by(Contact.id)):
+        contacts[link.opportunity_id].append((contact, link.role_in_deal))
+    activities = _by(session.scalars(select(Activity).where(Activity.opportunity_id.in_(ids))
+                                     .order_by(Activity.occurred_at, Activity.id)), "opportunity_id")
+    stages = _by(session.scalars(select(StageChange).where(StageChange.opportunity_id.in_(ids))
+                                 .order_by(StageChange.id)), "opportunity_id")
+    changes = _by(session.scalars(select(FieldChange).where(FieldChange.object_type == "opportunity",
+                                                            FieldChange.record_id.in_(ids))
+                                  .order_by(FieldChange.changed_at, FieldChange.id)), "record_id")
+    tasks = _by(session.scalars(select(Task).where(Task.opportunity_id.in_(ids)).order_by(Task.created_at)),
+                "opportunity_id")
+    calls: dict[str, list[Transcript]] = {}
+    utterances: dict[str, list[Utterance]] = {}
+    if with_transcripts:
+        calls = _by(session.scalars(select(Transcript).where(Transcript.opportunity_id.in_(ids))
+                                    .order_by(Transcript.occurred_at, Transcript.id)), "opportunity_id")
+        transcript_ids = [t.id for ts in calls.values() for t in ts]
+        if transcript_ids:
+            utterances = _by(session.scalars(select(Utterance).where(Utterance.transcript_id.in_(transcript_ids))
+                                             .order_by(Utterance.transcript_id, Utterance.seq)), "transcript_id")
+    return [DealEvidence(
+        opportunity=o, owner=users.get(o.owner_id), account=accounts.get(o.account_id),
+        contacts=contacts.get(o.id, []), activities=activities.get(o.id, []),
+        transcripts=calls.get(o.id, []),
+        utterances={t.id: utterances.get(t.id, []) for t in calls.get(o.id, [])},
+        stage_changes=stages.get(o.id, []), field_changes=changes.get(o.id, []), tasks=tasks.get(o.id, []),
+    ) for o in opportunities]
+
+
+def _load_accounts(session: Session, account_ids: list[str]) -> dict[str, AccountEvidence]:
+    if not account_ids:
+        return {}
+    accounts = {a.id: AccountEvidence(a) for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))}
+    for ticket in session.scalars(select(Ticket).where(Ticket.account_id.in_(account_ids))
+                                  .order_by(Ticket.opened_at.desc(), Ticket.id)):
+        accounts[ticket.account_id].tickets.append(ticket)
+    for signal in session.scalars(select(Signal).where(Signal.account_id.in_(account_ids))
+                                  .order_by(Signal.published_at.desc(), Signal.id)):
+        accounts[signal.account_id].signals.append(signal)
+    for point in session.scalars(select(UsageMetric).where(UsageMetric.account_id.in_(account_ids))
+                                 .order_by(UsageMetric.metric, UsageMetric.period_start)):
+        accounts[point.account_id].usage.setdefault(point.metric, []).append(point)
+    return accounts
+
+
+def open_opportunities(*, session: Session, owners: set[str] | None = None,
+                       account_id: str | None = None) -> list[Opportunity]:
+    """Open deals in id order (the order a whole-book run walks them), optionally of some owners or an account."""
+    stmt = select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES)).order_by(Opportunity.id)
+    if owners is not None:
+        stmt = stmt.where(Opportunity.owner_id.in_(owners))
+    if account_id is not None:
+        stmt = stmt.where(Opportunity.account_id == account_id)
+    return list(session.scalars(stmt))
+
+
+def days_in_stage_norms(*, session: Session) -> dict[str, float]:
+    """The book's norm for how long a deal stays in each open stage: the median number of days between entering
+    it and entering the next stage, over every deal whose history dates both. A deal far past the norm is stalled.
+    """
+    durations: dict[str, list[int]] = defaultdict(list)
+    previous: StageChange | None = None
+    rows = session.execute(select(StageChange.opportunity_id, StageChange.stage, StageChange.entered_on)
+                           .order_by(StageChange.opportunity_id, StageChange.id))
+    for row in rows:
+        if (previous is not None and previous.opportunity_id == row.opportunity_id and previous.stage in OPEN_STAGES
+                and previous.entered_on and row.entered_on and row.entered_on >= previous.entered_on):
+            durations[previous.stage].append((row.entered_on - previous.entered_on).days)
+        previous = row
+    return {stage: float(statistics.median(days)) for stage, days in durations.items() if days}
