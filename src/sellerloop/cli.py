@@ -248,7 +248,7 @@ def run_follow_up(
         if message is None:
             raise BadInput("no email draft to write: the call has nothing to follow up on")
         try:
-            eml.write_text(message, encoding="utf-8")
+            eml.write_bytes(message.encode("utf-8"))  # as is: text mode would turn CRLF into CRCRLF on Windows
         except OSError as e:
             raise BadInput(f"cannot write {eml}: {e.strerror}") from None
 
@@ -294,6 +294,52 @@ def _run_agent(use_case: str, subject_type: str, subject_id: str, acting_user: s
                            **options)
     sys.stdout.write(result.model_dump_json(indent=2) + "\n" if as_json else to_markdown(result))
     return result
+
+
+@app.command("run-all")
+def run_all_command(
+    use_case: Annotated[list[str] | None, typer.Option("--use-case", help="run only this use case (repeatable; "
+                                                        "default: all six)")] = None,
+    acting_user: AsUser = None, playbook: PlaybookOption = None,
+    restart: Annotated[bool, typer.Option("--restart", help="start a new batch instead of continuing an "
+                                                             "interrupted one")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16, help="processes to run agents in")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Run agents over the whole book (the nightly refresh) and keep each record's latest output.
+    An interrupted run continues where it stopped when started again with the same options."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sellerloop.runs.service import run_all
+
+    engine = _engine()
+    err = Console(stderr=True)
+    with Progress(TextColumn("agent runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=as_json, disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("runs", total=None)
+        try:
+            summary = run_all(engine=engine, use_cases=use_case or (), acting_user=acting_user, playbook=playbook,
+                              restart=restart, workers=workers,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except KeyboardInterrupt:
+            raise SellerloopError("interrupted; run the same command again to continue where it stopped") from None
+    if as_json:
+        _print_json({"batch": summary.batch_id, "resumed": summary.resumed, "skipped": summary.skipped,
+                     "seconds": round(summary.seconds, 2),
+                     "use_cases": {u: vars(t) for u, t in summary.totals.items()}})
+        return
+    table = Table("use case", "records", "items", "recommendations", "field changes", "dropped unsupported",
+                  "failed", title=f"Batch {summary.batch_id}" + (" (continued)" if summary.resumed else ""))
+    for u, t in summary.totals.items():
+        table.add_row(u, str(t.records), str(t.items), str(t.recommendations), str(t.field_changes),
+                      str(t.dropped_unsupported), str(t.failed))
+    out.print(table)
+    rate = summary.records / summary.seconds if summary.seconds else 0
+    out.print(f"{summary.records} agent runs in {summary.seconds:.1f} s ({rate:.0f}/s)"
+              + (f"; {summary.skipped} already done by the interrupted run" if summary.skipped else ""))
+    for u, t in summary.totals.items():
+        for error in t.errors:
+            out.print(f"{u}: {error}")
 
 
 @app.command()

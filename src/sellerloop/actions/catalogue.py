@@ -220,6 +220,7 @@ class ActionSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     name: str
+    title: str  # what a seller reads on a button or a recommendation: "Book a meeting"
     description: str
     risk: Risk  # the class before risk_rules; use risk_of() for a concrete payload
     reversible: bool

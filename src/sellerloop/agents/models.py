@@ -38,7 +38,9 @@ class Item(BaseModel):
     action: str | None = None
     playbook_element: str | None = None
     score: float | None = None
-    # Field changes: a diff on one field of the subject.
+    # Field changes: a diff on one field of the subject, or of `target` (a record URI such as "contact:ID")
+    # when the field belongs to another record, e.g. a contact's role on the deal.
+    target: str | None = None
     field: str | None = None
     old: str | None = None
     new: str | None = None

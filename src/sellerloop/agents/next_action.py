@@ -1,10 +1,310 @@
-"""(being built)"""
+"""Next-best action: what the seller should do next on a deal, why, and which playbook element it advances.
+
+The agent reads the deal's signals in four groups and turns each finding into a candidate:
+
+    stage      days in the current stage against the book's norm for it (stalled)
+    engagement recency, frequency and direction of emails, meetings and calls (gone quiet, customer engaged)
+    intent     recent news, job postings and product-usage changes at the account
+    risk       single-threaded, playbook elements without evidence (worse when the stage's exit criteria need
+               them), close date pushed, open high-severity support ticket
+
+A candidate names playbook elements it would advance and the actions that suit it, in order of preference.
+The element is the first of those the team's playbook has (preferring one without evidence yet); the action is
+the first suitable one that element lists in the playbook. So candidate actions come only from the playbook,
+which only holds catalogue actions (validated when it loads): evidence text can never choose an action.
+
+Score: each finding has a prior weight (WEIGHTS), raised a little by how strong it is (how far past the norm,
+how many pushes). The weights are a starting order a sales manager would agree with, not a model: outcomes
+(accepted, rejected, won, lost) re-rank them later. At most `limit` recommendations (default 3) per record,
+one per playbook element, highest score first.
+
+The reason for a recommendation is its text: the evidence lines it rests on, quoted (the verifier checks them);
+the label says in code-written words what was found ("stalled: 120 days in Engaging, book norm 45").
+"""
 from __future__ import annotations
 
-from sellerloop.composers.base import Brief, Section
+import datetime as dt
+from dataclasses import dataclass, field
 
-SECTIONS: list[Section] = []
+from sqlalchemy.orm import Session
+
+from sellerloop.actions.catalogue import get_action
+from sellerloop.agents.models import Subject
+from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
+from sellerloop.composers.base import Brief, FactList, Section
+from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
+from sellerloop.evidence.sources import field_change_line, format_value, resolve_source
+from sellerloop.playbooks.models import ElementCoverage, Playbook
+from sellerloop.playbooks.service import element_coverage
+from sellerloop.records.models import Account, Activity, Opportunity
+from sellerloop.verifier.models import SourceRef
+
+DEFAULT_LIMIT = 3
+SECTIONS = [
+    Section(key="actions", title="Next best actions", kind="recommendation", max_items=10,
+            purpose="What to do next on the deal, highest score first, each with the evidence it rests on."),
+]
+
+# Prior weight of each finding (0..1). Stalled and pushed deals come first: they are the forecast at risk.
+WEIGHTS = {
+    "stalled": 0.80, "close_date_pushed": 0.75, "single_threaded": 0.70, "gone_quiet": 0.65,
+    "exit_gap": 0.60, "open_ticket": 0.60, "customer_engaged": 0.55, "intent": 0.55, "gap": 0.45,
+}
+STALLED_FACTOR = 1.5  # a deal is stalled after 1.5x the book's median days in its stage ...
+STALLED_MIN_EXTRA_DAYS = 14  # ... and at least two weeks past it
+QUIET_DAYS = 21  # no email, meeting or call for three weeks
+ENGAGED_DAYS = 7  # the customer wrote or met within a week: a moment to move
+INTENT_DAYS = 60  # news and hiring older than two months no longer say "now"
+TOUCH_KINDS = ("email", "meeting", "call")
+
+# For each finding: the playbook elements it speaks to and the actions that suit it, in order of preference.
+# Keys of all shipped playbooks (MEDDICC, BANT, SPIN); a team's own keys fall back to its first element gap.
+ADVANCES = {
+    "stalled": (("decision_process", "timeline", "champion", "need_payoff"), ("book_meeting", "create_task")),
+    "close_date_pushed": (("decision_process", "timeline", "economic_buyer", "authority"),
+                          ("book_meeting", "create_task")),
+    "single_threaded": (("economic_buyer", "authority", "champion", "decision_process"),
+                        ("request_intro", "add_contact_role", "book_meeting")),
+    "gone_quiet": (("champion", "need", "identify_pain", "need_payoff"), ("book_meeting", "create_task")),
+    "customer_engaged": ((), ("book_meeting", "create_task")),
+    "open_ticket": (("identify_pain", "problem", "need", "decision_criteria"), ("create_task", "log_note")),
+}
+TICKET_SEVERITIES = ("high", "critical")
 
 
-def gather(**kwargs) -> Brief:
-    raise NotImplementedError("next_action is being built")
+@dataclass
+class Candidate:
+    finding: str
+    score: float
+    why: str  # code-written: what was found, in words and computed numbers, never evidence text
+    statement: str  # built from the quoted evidence, checked by the verifier
+    sources: list[SourceRef]
+    elements: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    opportunity: Opportunity | None = None
+
+
+@dataclass
+class _Choice:
+    element: str
+    action: str
+    candidate: Candidate = field(repr=False)
+
+
+def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, account: Account | None = None,
+           opportunity: Opportunity | None = None, limit: int | None = None,
+           deal: DealEvidence | None = None) -> Brief:
+    limit = limit or DEFAULT_LIMIT
+    book = book_context(session=session)
+    if opportunity is not None:
+        deal = deal or load_deals(session=session, opportunities=[opportunity], transcripts=True)[0]
+        candidates = deal_candidates(session=session, deal=deal, playbook=playbook, book=book)
+        subject, name, on_account = Subject(type="opportunity", id=opportunity.id), opportunity.name, False
+    else:
+        deals = load_deals(session=session, opportunities=open_opportunities(
+            session=session, owners=owners, account_id=account.id))
+        candidates = [c for d in deals for c in deal_candidates(session=session, deal=d, playbook=playbook, book=book)]
+        subject, name, on_account = Subject(type="account", id=account.id), account.name, True
+    facts = FactList()
+    for choice in choose(candidates, playbook=playbook, limit=limit, per_deal=not on_account):
+        c = choice.candidate
+        sources, statement = c.sources, c.statement
+        if on_account:  # say which deal each action is for, quoting its name
+            sources = [_field(session, c.opportunity, "name"), *sources]
+            statement = f"{c.opportunity.name} · {statement}"
+        facts.add("actions", statement, sources, action=choice.action, playbook_element=choice.element,
+                  score=round(c.score, 3),
+                  label=f"{get_action(choice.action).title} · {playbook.element(choice.element).name}: {c.why}")
+    return Brief(use_case="next-action", subject=subject, subject_name=name, playbook=playbook.key,
+                 sections=SECTIONS, facts=facts)
+
+
+def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_deal: bool = True) -> list[_Choice]:
+    """The best `limit` recommendations: highest score first, one per playbook element (per deal on an account).
+    A finding whose first element is taken by a stronger one moves to its next element, if it has one."""
+    chosen: list[_Choice] = []
+    taken: set[tuple[str, str]] = set()
+    for c in sorted(candidates, key=lambda c: (-c.score, c.finding, c.opportunity.id if c.opportunity else "")):
+        deal = c.opportunity.id if c.opportunity and not per_deal else ""
+        element = next((e for e in c.elements if (deal, e) not in taken), None)
+        if element is None:
+            continue
+        spec = playbook.element(element)
+        action = next((a for a in c.actions if a in spec.actions), spec.actions[0])
+        taken.add((deal, element))
+        chosen.append(_Choice(element, action, c))
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def deal_candidates(*, session: Session, deal: DealEvidence, playbook: Playbook,
+                    book: BookContext) -> list[Candidate]:
+    """Every finding on one deal as a candidate whose element is resolved against the playbook."""
+    o = deal.opportunity
+    coverage = element_coverage(session=session, opportunity_id=o.id, playbook=playbook, deal=deal)
+    gaps = [c for c in coverage if not c.satisfied]
+    exit_required = set(playbook.exit_criteria(o.stage))
+    found = [*_stage(session, deal, book), *_engagement(session, deal, book), *_risk(session, deal),
+             *_intent(session, deal, book)]
+    found += _gaps(session, deal, gaps, exit_required)
+    keys = {e.key for e in playbook.elements}
+    gap_keys = [g.key for g in gaps]
+    for c in found:
+        c.opportunity = o
+        preferred = [k for k in c.elements if k in keys]
+        # An element that still lacks evidence first: that is where an action moves the deal.
+        ordered = [k for k in preferred if k in gap_keys] + [k for k in preferred if k not in gap_keys]
+        if c.finding in ("gap", "exit_gap"):
+            continue  # a gap is about its own element only
+        # Then any other element still without evidence: a finding whose elements stronger findings took still
+        # says something needs doing, and the first open element is where doing it counts.
+        fallback = [k for k in gap_keys if k not in ordered]
+        c.elements = tuple(ordered + fallback) or (playbook.elements[0].key,)
+    return found
+
+
+# --- findings -------------------------------------------------------------------------------------------------
+
+def _field(session: Session, opportunity: Opportunity, name: str) -> SourceRef:
+    uri = f"opportunity:{opportunity.id}/field/{name}"
+    return SourceRef(uri=uri, quote=resolve_source(session=session, uri=uri).text, kind="opportunity")
+
+
+def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:
+    o = deal.opportunity
+    entered, norm = deal.stage_entered_on(), book.stage_norms.get(o.stage)
+    if entered is None or not norm:
+        return []
+    days = (book.as_of - entered).days
+    if days <= STALLED_FACTOR * norm or days - norm < STALLED_MIN_EXTRA_DAYS:
+        return []
+    score = WEIGHTS["stalled"] + min(0.15, 0.05 * (days / norm - STALLED_FACTOR))
+    line = f"{o.stage}: {entered.isoformat()}"  # the stage history's line for this entry, verbatim
+    return [Candidate("stalled", score, f"stalled, {days} days in {o.stage} (book norm {norm:.0f})",
+                      f"{o.stage} since {entered.isoformat()}.",
+                      [_field(session, o, "stage"), SourceRef(uri=f"stage_history:{o.id}", quote=line,
+                                                              kind="stage_history")],
+                      *ADVANCES["stalled"])]
+
+
+def _touches(deal: DealEvidence, book: BookContext) -> list[Activity]:
+    return [a for a in deal.activities if a.kind in TOUCH_KINDS and a.occurred_at.date() <= book.as_of]
+
+
+def _engagement(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:
+    touches = _touches(deal, book)
+    if not touches:
+        return []
+    last = touches[-1]
+    days = (book.as_of - last.occurred_at.date()).days
+    recent = sum((book.as_of - a.occurred_at.date()).days <= 30 for a in touches)
+    header, refs = _activity_header(session, last)
+    out = []
+    if days >= QUIET_DAYS:
+        unanswered = _unanswered(touches)
+        why = f"gone quiet, last touch {days} days ago" + (f", {unanswered} emails unanswered" if unanswered else "")
+        score = WEIGHTS["gone_quiet"] + min(0.1, 0.02 * unanswered) + min(0.05, days / 3650)
+        out.append(Candidate("gone_quiet", score, why, f"{header}.", refs, *ADVANCES["gone_quiet"]))
+    inbound = next((a for a in reversed(touches) if a.direction == "inbound" or a.kind == "meeting"), None)
+    if inbound is not None and (book.as_of - inbound.occurred_at.date()).days <= ENGAGED_DAYS:
+        header, refs = _activity_header(session, inbound)
+        out.append(Candidate("customer_engaged", WEIGHTS["customer_engaged"] + min(0.1, 0.02 * recent),
+                             f"customer engaged, {recent} touches in the last 30 days", f"{header}.",
+                             refs, *ADVANCES["customer_engaged"]))
+    return out
+
+
+def _unanswered(touches: list[Activity]) -> int:
+    """Outbound emails since the customer last wrote or met: follow-ups nobody answered."""
+    count = 0
+    for a in reversed(touches):
+        if a.direction == "inbound" or a.kind == "meeting":
+            break
+        count += a.kind == "email" and a.direction == "outbound"
+    return count
+
+
+def _activity_header(session: Session, activity: Activity) -> tuple[str, list[SourceRef]]:
+    """The resolver's first line ("Email on 2017-12-01 10:00") and its subject line, each quoted on its own (the
+    From and To lines sit between them), and a statement made of the two."""
+    uri = f"activity:{activity.id}"
+    lines = resolve_source(session=session, uri=uri).text.split("\n\n", 1)[0].splitlines()
+    quoted = [lines[0], *(line for line in lines if line.startswith("Subject: "))][:2]
+    return ". ".join(quoted), [SourceRef(uri=uri, quote=line, kind="activity") for line in quoted]
+
+
+def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:
+    o, out = deal.opportunity, []
+    if len(deal.contacts) <= 1:
+        if deal.contacts:
+            contact = deal.contacts[0][0]
+            refs = [SourceRef(uri=f"contact:{contact.id}/field/name", quote=f"Name: {contact.name}", kind="contact")]
+            statement = contact.name
+            if contact.title:
+                refs.append(SourceRef(uri=f"contact:{contact.id}/field/title", quote=f"Title: {contact.title}",
+                                      kind="contact"))
+                statement = f"{contact.name}, {contact.title}"
+            why = "single-threaded, one contact on the deal"
+        else:
+            refs, statement, why = [_field(session, o, "name")], o.name, "no contact on the deal"
+        out.append(Candidate("single_threaded", WEIGHTS["single_threaded"] + (0.05 if not deal.contacts else 0),
+                             why, f"{statement}.", refs, *ADVANCES["single_threaded"]))
+    pushes = [c for c in deal.field_changes
+              if c.field == "close_date" and c.old_value and c.new_value and c.new_value > c.old_value]
+    if pushes:
+        last = pushes[-1]
+        out.append(Candidate(
+            "close_date_pushed", WEIGHTS["close_date_pushed"] + min(0.15, 0.05 * (len(pushes) - 1)),
+            f"close date pushed {len(pushes)} time{'s' if len(pushes) > 1 else ''}",
+            f"Close date moved from {last.old_value} to {last.new_value}.",
+            [SourceRef(uri=f"field_history:{o.id}/close_date", quote=field_change_line(last), kind="field_history")],
+            *ADVANCES["close_date_pushed"]))
+    if deal.account is not None:
+        ticket = next((t for t in deal.account.tickets
+                       if t.status != "closed" and t.severity in TICKET_SEVERITIES), None)
+        if ticket is not None:
+            heading = (f"Ticket {ticket.id} ({ticket.severity}, {ticket.status}) opened "
+                       f"{format_value(ticket.opened_at)}\nSubject: {ticket.subject}")
+            out.append(Candidate("open_ticket", WEIGHTS["open_ticket"] + (0.05 if ticket.severity == "critical" else 0),
+                                 f"open {ticket.severity} support ticket",
+                                 f"{heading.splitlines()[0]}. {heading.splitlines()[1]}.",
+                                 [SourceRef(uri=f"ticket:{ticket.id}", quote=heading, kind="ticket")],
+                                 *ADVANCES["open_ticket"]))
+    return out
+
+
+def _intent(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:
+    """The newest external signal at the account within INTENT_DAYS: news or a job posting."""
+    if deal.account is None:
+        return []
+    signal = next((s for s in deal.account.signals if s.published_at is not None
+                   and 0 <= (book.as_of - s.published_at.date()).days <= INTENT_DAYS), None)
+    if signal is None:
+        return []
+    first_line = f"{signal.title} ({format_value(signal.published_at)})"
+    _, elements, why = _theme(f"{SIGNAL_THEME_WORDS.get(signal.kind, '')} {signal.title} {signal.body or ''}")
+    kind = signal.kind.replace("_", " ")
+    return [Candidate("intent", WEIGHTS["intent"], f"intent, {kind}: {why}", f"{first_line}.",
+                      [SourceRef(uri=f"signal:{signal.id}", quote=first_line, kind="signal")],
+                      elements, ("book_meeting", "share_asset", "create_task"))]
+
+
+def _gaps(session: Session, deal: DealEvidence, gaps: list[ElementCoverage], exit_required: set[str]) -> list[Candidate]:
+    """Each element without evidence; the ones the stage's exit criteria need weigh more. The reason quotes the
+    stage and, when set, the close date: the gap matters because of where the deal is and when it should close."""
+    o = deal.opportunity
+    sources = [_field(session, o, "stage")]
+    statement = f"Stage: {o.stage}"
+    if o.close_date:
+        sources.append(_field(session, o, "close_date"))
+        statement += f". Close date: {o.close_date.isoformat()}"
+    out = []
+    for rank, gap in enumerate(gaps):
+        needed = gap.key in exit_required
+        finding = "exit_gap" if needed else "gap"
+        why = f"no evidence yet{', needed to leave ' + o.stage if needed else ''}"
+        # Earlier elements of the playbook come first: they are the order the methodology qualifies a deal in.
+        out.append(Candidate(finding, WEIGHTS[finding] - 0.01 * rank, why, f"{statement}.", list(sources),
+                             (gap.key,), tuple(gap.actions)))
+    return out

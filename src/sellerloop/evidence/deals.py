@@ -15,9 +15,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sellerloop.evidence.sources import field_history_source, preload_sources, stage_history_source
 from sellerloop.records.models import (
     OPEN_STAGES,
     Account,
@@ -123,6 +124,11 @@ def _load_chunk(session: Session, opportunities: Sequence[Opportunity], with_tra
         if transcript_ids:
             utterances = _by(session.scalars(select(Utterance).where(Utterance.transcript_id.in_(transcript_ids))
                                              .order_by(Utterance.transcript_id, Utterance.seq)), "transcript_id")
+    # The stage and field histories a deal agent cites: resolved from these rows from now on, not queried again.
+    preload_sources(session=session, sources=[
+        *(stage_history_source(o, stages[o.id]) for o in opportunities if stages.get(o.id)),
+        *(field_history_source(o, fields, name) for o in opportunities
+          for name, fields in _by(changes.get(o.id, ()), "field").items())])
     return [DealEvidence(
         opportunity=o, owner=users.get(o.owner_id), account=accounts.get(o.account_id),
         contacts=contacts.get(o.id, []), activities=activities.get(o.id, []),
@@ -173,3 +179,25 @@ def days_in_stage_norms(*, session: Session) -> dict[str, float]:
             durations[previous.stage].append((row.entered_on - previous.entered_on).days)
         previous = row
     return {stage: float(statistics.median(days)) for stage, days in durations.items() if days}
+
+
+@dataclass(frozen=True)
+class BookContext:
+    """Facts about the whole book that judging one deal needs: what "today" is and the normal pace per stage."""
+
+    as_of: dt.date
+    stage_norms: dict[str, float]
+
+
+def book_context(*, session: Session) -> BookContext:
+    """Worked out once per session (a page, a command, a whole-book run) and kept in `session.info`.
+
+    "Today" is the date of the newest activity in the store, never later than the real today: a book exported
+    in 2018 (the Maven demo) is judged as of its last day, not as if every deal had been silent for years."""
+    cached = session.info.get("book_context")
+    if cached is None:
+        newest = session.scalar(select(func.max(Activity.occurred_at)))
+        today = dt.date.today()
+        as_of = min(newest.date(), today) if newest is not None else today
+        cached = session.info["book_context"] = BookContext(as_of, days_in_stage_norms(session=session))
+    return cached

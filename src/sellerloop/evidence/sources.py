@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -37,6 +38,7 @@ from sellerloop.records.models import (
     Account,
     Activity,
     Contact,
+    FieldChange,
     Opportunity,
     Product,
     Signal,
@@ -87,6 +89,9 @@ class ResolvedSource:
 
 def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
     uri = uri.strip()
+    preloaded = session.info.get(PRELOADED)
+    if preloaded is not None and uri in preloaded:
+        return preloaded[uri]
     if uri.startswith(("http://", "https://")):
         signal = session.scalars(select(Signal).where(Signal.url == uri).order_by(Signal.id)).first()
         if signal is None:
@@ -99,6 +104,18 @@ def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
     if resolver is None:
         raise BadInput(f"unknown source kind {kind!r} in {uri!r}; known: {', '.join(sorted(_RESOLVERS))}, http(s)")
     return resolver(session, uri, rest)
+
+
+PRELOADED = "sellerloop.preloaded_sources"
+
+
+def preload_sources(*, session: Session, sources: Iterable[ResolvedSource]) -> None:
+    """Let resolve_source answer these URIs without a query for the rest of the session.
+
+    For whole-book runs, which read a chunk of deals' rows in bulk and then cite them thousands of times: the
+    sources are built from those rows by the same functions the resolvers use, so the text is the same. Only
+    for read-only sessions (agents never write), whose rows cannot change under them."""
+    session.info.setdefault(PRELOADED, {}).update((source.uri, source) for source in sources)
 
 
 def cite_whole(*, session: Session, uri: str) -> SourceRef:
@@ -183,9 +200,42 @@ def _stage_history(session: Session, uri: str, rest: str) -> ResolvedSource:
     opportunity = _get(session, Opportunity, rest, uri)
     changes = session.scalars(select(StageChange).where(StageChange.opportunity_id == rest)
                               .order_by(StageChange.id)).all()
+    return stage_history_source(opportunity, changes)
+
+
+def stage_history_source(opportunity: Opportunity, changes: Sequence[StageChange]) -> ResolvedSource:
+    """`stage_history:ID` from rows already read (in id order), for resolve_source and for preloading."""
     lines = [f"{c.stage}: {c.entered_on.isoformat() if c.entered_on else 'date not recorded'}" for c in changes]
-    return ResolvedSource(uri, "stage_history", f"{opportunity.name} · stage history", "\n".join(lines),
-                          "opportunity", rest, anchor="stage-history")
+    return ResolvedSource(f"stage_history:{opportunity.id}", "stage_history", f"{opportunity.name} · stage history",
+                          "\n".join(lines), "opportunity", opportunity.id, anchor="stage-history")
+
+
+def _field_history(session: Session, uri: str, rest: str) -> ResolvedSource:
+    """`field_history:OPPORTUNITY_ID[/FIELD]`: the recorded changes of an opportunity's fields, oldest first."""
+    record_id, _, field = rest.partition("/")
+    opportunity = _get(session, Opportunity, record_id, uri)
+    stmt = select(FieldChange).where(FieldChange.object_type == "opportunity", FieldChange.record_id == record_id)
+    if field:
+        stmt = stmt.where(FieldChange.field == field)
+    changes = session.scalars(stmt.order_by(FieldChange.changed_at, FieldChange.id)).all()
+    if not changes:
+        raise UnknownSource(f"no recorded changes{' of ' + field if field else ''} on opportunity {record_id!r}")
+    return field_history_source(opportunity, changes, field or None)
+
+
+def field_history_source(opportunity: Opportunity, changes: Sequence[FieldChange],
+                         field: str | None = None) -> ResolvedSource:
+    """`field_history:ID[/FIELD]` from rows already read (oldest first, only FIELD's when given)."""
+    uri = f"field_history:{opportunity.id}" + (f"/{field}" if field else "")
+    return ResolvedSource(uri, "field_history", f"{opportunity.name} · field history",
+                          "\n".join(map(field_change_line, changes)), "opportunity", opportunity.id,
+                          changes[-1].changed_at, anchor="field-history")
+
+
+def field_change_line(change: FieldChange) -> str:
+    by = f" · by {change.changed_by}" if change.changed_by else ""
+    return (f"{format_value(change.changed_at)} · {field_label(change.field)}: {change.old_value or '(empty)'}"
+            f" → {change.new_value or '(empty)'}{by}")
 
 
 def _people(participants: list[dict], role: str) -> str:
@@ -298,6 +348,7 @@ def _total(opportunities) -> float:
 _RESOLVERS = {
     **{kind: _record(kind) for kind in RECORD_MODELS},
     "stage_history": _stage_history,
+    "field_history": _field_history,
     "activity": _activity,
     "transcript": _transcript,
     "ticket": _ticket,

@@ -89,6 +89,10 @@ class EvidenceRule(_Frozen):
         return _compile("|".join(parts)) if parts else None
 
     @cached_property
+    def kind_values(self) -> frozenset[str]:
+        return frozenset(k.value for k in self.kinds)
+
+    @cached_property
     def excluder(self) -> re.Pattern | None:
         return _compile("|".join(f"(?:{p})" for p in self.exclude)) if self.exclude else None
 

@@ -229,7 +229,7 @@ def _text_evidence(rule: EvidenceRule, sentences: list[_Sentence]):
             continue  # asking about an element is not evidence of it
         if rule.source == "utterance" and rule.speaker != "any" and s.speaker_side != rule.speaker:
             continue
-        if rule.source == "activity" and rule.kinds and s.activity_kind not in {k.value for k in rule.kinds}:
+        if rule.source == "activity" and rule.kinds and s.activity_kind not in rule.kind_values:
             continue
         match = rule.matches(s.text)
         if match:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import sellerloop.records.models  # noqa: F401  (registers every table on Base.metadata)
+import sellerloop.store.tables  # noqa: F401  (registers every table on Base.metadata)
 from sellerloop.store.db import Base
 
 config = context.config
