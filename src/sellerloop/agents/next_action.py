@@ -23,7 +23,6 @@ the label says in code-written words what was found ("stalled: 120 days in Engag
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -33,7 +32,7 @@ from sellerloop.agents.models import Subject
 from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
-from sellerloop.evidence.sources import field_change_line, format_value, resolve_source
+from sellerloop.evidence.sources import cite_field, field_change_line, format_value, resolve_source
 from sellerloop.playbooks.models import ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Account, Activity, Opportunity
@@ -167,8 +166,7 @@ def deal_candidates(*, session: Session, deal: DealEvidence, playbook: Playbook,
 # --- findings -------------------------------------------------------------------------------------------------
 
 def _field(session: Session, opportunity: Opportunity, name: str) -> SourceRef:
-    uri = f"opportunity:{opportunity.id}/field/{name}"
-    return SourceRef(uri=uri, quote=resolve_source(session=session, uri=uri).text, kind="opportunity")
+    return cite_field("opportunity", opportunity, name)
 
 
 def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:

@@ -24,7 +24,19 @@ def to_markdown(run: AgentRun) -> str:
             numbers.setdefault(source.uri, len(numbers) + 1)
             refs.append(f"[{numbers[source.uri]}]")
         label = f"**{item.label}** — " if item.label else ""
-        lines.append(f"- {label}{item.text} {''.join(dict.fromkeys(refs))}".rstrip())
+        refs_text = "".join(dict.fromkeys(refs))
+        extra = "; ".join(part for part in (f"owner: {item.owner}" if item.owner else "",
+                                            f"due {item.due}" if item.due else "") if part)
+        if item.kind == "field_change":
+            target = f" of {item.target}" if item.target else ""
+            lines.append(f"- {label}`{item.field}`{target}: {item.old or '(empty)'} → {item.new or '(empty)'} "
+                         f"— {item.text} {refs_text}".rstrip())
+        elif item.artifact == "email" and item.content:
+            # The whole message, as the .eml holds it: a fenced block keeps its lines together.
+            lines += [f"- {label}{refs_text}".rstrip(), "", "```", item.content.replace("\r\n", "\n").rstrip(), "```",
+                      ""]
+        else:
+            lines.append(f"- {label}{item.text}{f' ({extra})' if extra else ''} {refs_text}".rstrip())
     if numbers:
         lines += ["", "## Sources", ""] + [f"{n}. {uri}" for uri, n in numbers.items()]
     if run.dropped_unsupported:

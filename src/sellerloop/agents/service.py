@@ -27,8 +27,8 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.records.models import Opportunity, User
 from sellerloop.policy.levels import DEFAULT_LEVELS, placement_for
+from sellerloop.records.models import Opportunity, User
 from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claims
 

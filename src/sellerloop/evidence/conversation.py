@@ -39,7 +39,7 @@ class Statement:
 
 
 OBJECTION_PATTERNS: dict[str, re.Pattern] = {name: re.compile(pattern, re.I) for name, pattern in {
-    "price": r"\b(too expensive|price is (too )?high|higher than we budget|over (our )?budget|above what we|"
+    "price": r"\b(too expensive|price is (too )?high|higher than we budget(ed)?|over (our )?budget|above what we|"
              r"(can't|cannot|can not) afford|budget is (the|a|our) (real )?(problem|issue|concern)|"
              r"frozen (new )?spend|spending freeze|cheaper|lower price|cost(s)? too much|discount)\b",
     "security": r"\b(security (team|review|concerns?)|compliance|data (access|residency|protection|is stored)|"
@@ -54,6 +54,8 @@ OBJECTION_PATTERNS: dict[str, re.Pattern] = {name: re.compile(pattern, re.I) for
     "authority": r"\b(not my (call|decision)|needs? (board|committee) approval|above my (pay grade|authority)|"
                  r"I('m| am) not the one who decides)\b",
 }.items()}
+# The first, loose commitment pattern ("I'll ... by ..."), kept for callers that only want a quick filter;
+# commitments() below uses the fuller detector in evidence/commitments.py.
 COMMITMENT = re.compile(r"\b(I'll|I will|we'll|we will|I'm going to|we're going to|let me)\b[^.?!]{3,160}?"
                         r"(\bby\b[^.?!]{2,40})?[.!]", re.I)
 QUESTION = re.compile(r"\?\s*$")
@@ -124,5 +126,8 @@ def objections(statements: list[Statement]) -> list[tuple[str, Statement]]:
 
 
 def commitments(statements: list[Statement]) -> list[Statement]:
-    """Statements in which someone commits to do something by a date."""
-    return [s for s in statements if any(m.group(2) for m in COMMITMENT.finditer(s.text))]
+    """Statements in which someone commits to do something by a date, oldest first. The detector, with who,
+    what and the resolved date of each promise, is `evidence.commitments.find_commitments`."""
+    from sellerloop.evidence.commitments import find_commitments  # it builds on this module's Statement
+
+    return list(dict.fromkeys(c.statement for c in find_commitments(statements) if c.when))

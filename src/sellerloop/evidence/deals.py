@@ -60,6 +60,10 @@ class DealEvidence:
     stage_changes: list[StageChange] = field(default_factory=list)  # in the order they were recorded
     field_changes: list[FieldChange] = field(default_factory=list)  # oldest first
     tasks: list[Task] = field(default_factory=list)
+    # Every user's name: on a call, a speaker who is one of ours is the seller side.
+    user_names: frozenset[str] = frozenset()
+    # Playbook coverage worked out for this deal, shared by the agents that read it (playbooks.service).
+    coverage_memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def id(self) -> str:
@@ -99,6 +103,7 @@ def _load_chunk(session: Session, opportunities: Sequence[Opportunity], with_tra
     account_ids = sorted({o.account_id for o in opportunities if o.account_id})
     owner_ids = sorted({o.owner_id for o in opportunities if o.owner_id})
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
+    names = user_names(session=session)
     accounts = _load_accounts(session, account_ids)
 
     contacts: dict[str, list[tuple[Contact, str | None]]] = defaultdict(list)
@@ -135,7 +140,16 @@ def _load_chunk(session: Session, opportunities: Sequence[Opportunity], with_tra
         transcripts=calls.get(o.id, []),
         utterances={t.id: utterances.get(t.id, []) for t in calls.get(o.id, [])},
         stage_changes=stages.get(o.id, []), field_changes=changes.get(o.id, []), tasks=tasks.get(o.id, []),
+        user_names=names,
     ) for o in opportunities]
+
+
+def user_names(*, session: Session) -> frozenset[str]:
+    """Every user's name, read once per session (a few thousand names even in a big book)."""
+    names = session.info.get("user_names")
+    if names is None:
+        names = session.info["user_names"] = frozenset(session.scalars(select(User.name)))
+    return names
 
 
 def _load_accounts(session: Session, account_ids: list[str]) -> dict[str, AccountEvidence]:

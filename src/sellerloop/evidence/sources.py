@@ -173,6 +173,16 @@ def _field_line(session: Session, row, field: str) -> str:
     return f"{field_label(field)}: {format_value(value)}"
 
 
+def cite_field(kind: str, row, field: str) -> SourceRef:
+    """`KIND:ID/field/FIELD` quoted exactly as the resolver renders it, from a row in hand (no lookup). Not for
+    a filled reference field (owner_id, account_id), which reads as the referenced record's name."""
+    value = getattr(row, field)
+    if field in REFERENCES and value is not None:
+        raise ValueError(f"{field} is a reference; cite it with cite_whole, which looks the name up")
+    return SourceRef(uri=f"{kind}:{row.id}/field/{field}", quote=f"{field_label(field)}: {format_value(value)}",
+                     kind=kind)
+
+
 def _field_lines(session: Session, row) -> list[str]:
     return [_field_line(session, row, c.name) for c in row.__table__.columns
             if c.name not in HIDDEN_FIELDS and getattr(row, c.name) not in (None, "")]
