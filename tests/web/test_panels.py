@@ -178,14 +178,14 @@ def test_the_agent_api_returns_the_run_in_the_stable_shape(demo_http, demo_serve
 
 
 @pytest.mark.parametrize("path, params, status, words", [
-    ("/api/agents/prep", {}, 400, "exactly one of account=ID or opportunity=ID"),
+    ("/api/agents/prep", {}, 400, "exactly one of account=ID, opportunity=ID or transcript=ID"),
     ("/api/agents/prep", {"opportunity": DEMO_DEAL, "account": DEMO_ACCOUNT}, 400, "exactly one"),
     ("/api/agents/prep", {"account": DEMO_ACCOUNT}, 400, "prep runs on an opportunity"),
     ("/api/agents/research", {"opportunity": DEMO_DEAL}, 400, "research runs on an account"),
     ("/api/agents/research", {"account": ""}, 400, "an id is required"),
     ("/api/agents/research", {"account": "no-such-account"}, 404, "no account with id 'no-such-account'"),
     ("/api/agents/prep", {"opportunity": "NOPE"}, 404, "no opportunity"),
-    ("/api/agents/coaching", {"opportunity": DEMO_DEAL}, 404, "no agent 'coaching'"),
+    ("/api/agents/forecast", {"opportunity": DEMO_DEAL}, 404, "no agent 'forecast'"),
     ("/api/agents/research", {"account": DEMO_ACCOUNT, "as": "nobody"}, 400, "no user with id 'nobody'"),
     ("/api/agents/research", {"account": "x" * 65}, 400, "account"),
 ])

@@ -1,18 +1,27 @@
-"""Agent panels on the record pages, the agent JSON API, and source links.
+"""Agent panels on the record pages, the agent JSON API, the follow-up email download, and source links.
 
-- `/accounts/{id}/panels/research` and `/opportunities/{id}/panels/prep`: the agent's output as an HTML
-  fragment, which the record page loads with htmx after it has rendered (the agent takes longer than the
-  page). Opened directly (a link, no JavaScript) the same address gives a whole page around the panel.
-- `/api/agents/{use_case}?account=ID|opportunity=ID`: the AgentRun as JSON, the DESIGN.md §8 shape.
+- `/{accounts|opportunities|transcripts}/{id}/panels/{use_case}`: an agent's output as an HTML fragment, which
+  the record page loads with htmx after it has rendered (an agent takes longer than the page). Which use cases
+  run on which kind of record comes from the registry (agents.service.AGENTS); any other pair is a 404 with a
+  message. Opened directly (a link, no JavaScript) the same address gives a whole page around the panel.
+  Follow-up on an opportunity takes `?transcript=ID` (the call; by default the agent picks the deal's latest).
+- `/opportunities/{id}/follow-up.eml[?transcript=ID]` and `/transcripts/{id}/follow-up.eml`: the follow-up
+  email draft as a `message/rfc822` file.
+- `/api/agents/{use_case}?account=ID|opportunity=ID|transcript=ID`: the AgentRun as JSON, the DESIGN.md §8
+  shape (follow-up also takes opportunity=ID&transcript=ID).
 - `/sources?uri=URI&quote=QUOTE`: a source link. It resolves the URI (evidence.sources.resolve_source, the one
   place that knows what a URI means) and redirects to the page and place that shows it, with the quoted words
-  marked there. The panel's numbered links [1] [2] all go through it.
+  marked there. The panels' numbered links [1] [2] all go through it.
 
 Every route runs the agent through agents.service.run_agent, so the verifier and the autonomy level apply here
-exactly as on the CLI.
+exactly as on the CLI. The panels depend only on AgentRun/Item and the registry, never on an agent's internals.
 """
 from __future__ import annotations
 
+import email
+import email.policy
+import logging
+import re
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
@@ -23,22 +32,49 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.render import TITLES
-from sellerloop.agents.service import AGENTS, run_agent
+from sellerloop.agents.service import AGENTS, AgentSpec, run_agent
 from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput, NotFound, SellerloopError
-from sellerloop.evidence.sources import ResolvedSource, UnknownSource, resolve_source
-from sellerloop.records.models import Contact, OpportunityContact
+from sellerloop.evidence.sources import ResolvedSource, UnknownSource, field_label, resolve_source
+from sellerloop.records.models import Contact, OpportunityContact, Transcript
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
 from sellerloop.web.app import get_session, templates
 from sellerloop.web.marks import has_quote
 
 router = APIRouter()
+log = logging.getLogger("sellerloop.web")
 
-PANEL_TITLES = {"research": "Research", "prep": "Meeting prep"}
+PANEL_TITLES = {"research": "Research", "prep": "Meeting prep", "next-action": "Next-best action",
+                "follow-up": "Follow-up", "coaching": "Coaching", "hygiene": "CRM hygiene"}
+BLURBS = {"research": "Open the account research", "prep": "Open the meeting prep",
+          "next-action": "Open the next-best actions", "follow-up": "Open the follow-up",
+          "coaching": "Open the coaching", "hygiene": "Open the CRM hygiene check"}
+# What each record page shows, in the order a seller reads it: on a deal, what to do next first.
+PAGE_PANELS = {"account": ("research", "next-action"),
+               "opportunity": ("next-action", "prep", "follow-up", "hygiene"),
+               "transcript": ("coaching", "follow-up")}
+# What an empty panel says: the agent found nothing it could back with a source, in the words of its use case.
+EMPTY = {"research": "Nothing the agent could state with a source.",
+         "prep": "Nothing the agent could state with a source.",
+         "next-action": "No next action the agent could back with a source.",
+         "follow-up": "Nothing to follow up on: the agent found no commitment it could quote.",
+         "coaching": "No coaching point the agent could back with a quote from the call.",
+         "hygiene": "Nothing to tidy: no field update with evidence behind it, and no required field "
+                    "left empty."}
+RECORD_PATHS = {"account": "accounts", "opportunity": "opportunities", "transcript": "transcripts"}
 PLACEMENT_WORDS = {"reply": "reply", "shown": "shown", "draft": "draft", "pending_approval": "pending approval",
                    "executed": "executed"}
 MAX_QUOTES = 20
 MAX_QUOTE_CHARS = 5000
+ID = Query(None, max_length=64)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _runs_on(spec: AgentSpec) -> str:
+    return " or ".join(_a(kind) for kind in spec.subject_types)
 
 
 # --- panels -------------------------------------------------------------------------------------------------
@@ -46,6 +82,36 @@ MAX_QUOTE_CHARS = 5000
 def source_href(uri: str, quotes: list[str] | tuple[str, ...] = ()) -> str:
     params = [("uri", uri)] + [("quote", q) for q in dict.fromkeys(quotes) if q]
     return "/sources?" + urlencode(params)
+
+
+def panel_url(kind: str, record_id: str, use_case: str, *, transcript: str | None = None) -> str:
+    path = f"/{RECORD_PATHS[kind]}/{url_quote(record_id, safe='')}/panels/{use_case}"
+    return path + (f"?{urlencode({'transcript': transcript})}" if transcript else "")
+
+
+def eml_url(run: AgentRun) -> str | None:
+    """Where the follow-up's email draft downloads from: the same run asked for again, as a file."""
+    transcript = run.inputs.get("transcript")
+    if run.subject.type == "opportunity":
+        path = f"/opportunities/{url_quote(run.subject.id, safe='')}/follow-up.eml"
+        return path + (f"?{urlencode({'transcript': transcript})}" if transcript else "")
+    transcript = transcript or (run.subject.id if run.subject.type == "transcript" else None)
+    return f"/transcripts/{url_quote(transcript, safe='')}/follow-up.eml" if transcript else None
+
+
+def record_panels(kind: str, record_id: str, *, transcript: str | None = None) -> list[dict]:
+    """The agent panels a record page shows, each a slot htmx fills after the page: use case, title, address.
+    `transcript` is the call a follow-up panel on an opportunity is about (the deal's latest)."""
+    panels = []
+    for use_case in PAGE_PANELS[kind]:
+        spec = AGENTS.get(use_case)
+        if spec is None or kind not in spec.subject_types:
+            continue
+        call = transcript if kind != "transcript" and "transcript" in spec.reads else None
+        panels.append({"use_case": use_case, "title": PANEL_TITLES.get(use_case, use_case),
+                       "url": panel_url(kind, record_id, use_case, transcript=call),
+                       "blurb": BLURBS.get(use_case, f"Open {use_case}")})
+    return panels
 
 
 def _element_names(playbook: str | None) -> dict[str, str]:
@@ -57,14 +123,32 @@ def _element_names(playbook: str | None) -> dict[str, str]:
         return {}
 
 
-def panel_context(run: AgentRun) -> dict:
+def parse_email(content: str) -> dict | None:
+    """An email draft's RFC 5322 message as what a person reads: From, To, Cc, Subject and the plain body."""
+    try:
+        message = email.message_from_string(content, policy=email.policy.default)
+        part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
+        body = part.get_content() if part is not None else ""
+        headers = {name.lower(): str(message[name]) for name in ("From", "To", "Cc", "Subject", "Date")
+                   if message[name] is not None}
+    except Exception:  # a malformed draft is shown as its text, not as an error  # noqa: BLE001
+        return None
+    if not headers.get("to") and not headers.get("subject"):
+        return None
+    return headers | {"body": body.strip("\n")}
+
+
+def panel_context(run: AgentRun, *, targets: dict[str, str] | None = None) -> dict:
     """Sections in the order the agent wrote them; each item with its numbered source links, numbered as in
-    agents/render.py (per distinct uri, in order of first use), each link carrying that item's quotes."""
+    agents/render.py (per distinct uri, in order of first use), each link carrying that item's quotes.
+    `targets` names the records field changes point at (`contact:ID` -> "Ben Ortiz")."""
     names = _element_names(run.playbook)
+    targets = targets or {}
     numbers: dict[str, int] = {}
     sections: list[dict] = []
+    download = eml_url(run)
     for item in run.items:
-        if not sections or sections[-1]["key"] != item.section:
+        if not sections or sections[-1]["key"] != (item.section or ""):
             key = item.section or ""
             sections.append({"key": key, "title": TITLES.get(key, (item.section or "Items").capitalize()),
                              "items": []})
@@ -75,12 +159,22 @@ def panel_context(run: AgentRun) -> dict:
         refs = [{"n": numbers[uri], "uri": uri, "quote": "\n".join(dict.fromkeys(q for q in qs if q)),
                  "href": source_href(uri, qs)} for uri, qs in quotes.items()]
         element = item.playbook_element
-        sections[-1]["items"].append({
-            "item": item, "refs": refs,
-            "element": names.get(element, element.replace("_", " ")) if element else None,
-        })
+        entry = {"item": item, "refs": refs, "label": item.label,
+                 "element": names.get(element, element.replace("_", " ")) if element else None}
+        if item.kind == "field_change" and item.field:
+            entry["field"] = field_label(item.field)
+            if item.target:
+                entry["target"] = {"uri": item.target, "name": targets.get(item.target, item.target),
+                                   "href": source_href(item.target)}
+        if item.artifact == "email" and item.content:
+            entry["email"] = parse_email(item.content)
+            entry["eml_href"] = download if entry["email"] else None
+            if entry["email"] and (item.label or "").casefold() == sections[-1]["title"].casefold():
+                entry["label"] = None  # "Follow-up email" under that very heading says nothing new
+        sections[-1]["items"].append(entry)
     return {
         "run": run, "sections": sections, "title": PANEL_TITLES.get(run.use_case, run.use_case),
+        "empty": EMPTY.get(run.use_case, EMPTY["research"]),
         "placement": PLACEMENT_WORDS.get(run.placement, run.placement),
         "sources": [{"n": n, "uri": uri, "href": source_href(uri)} for uri, n in numbers.items()],
     }
@@ -90,61 +184,180 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
 
-def _panel(request: Request, session: Session, use_case: str, subject: Subject, record) -> Response:
-    page = {"record": record, "subject": subject, "use_case": use_case,
-            "panel_id": f"panel-{use_case}", "title": PANEL_TITLES[use_case]}
+def _panel_spec(kind: str, use_case: str) -> AgentSpec:
+    spec = AGENTS.get(use_case)
+    here = [u for u, s in AGENTS.items() if kind in s.subject_types]
+    if spec is None:
+        raise NotFound(f"no agent {use_case!r}; on {_a(kind)} these run: {', '.join(here)}")
+    if kind not in spec.subject_types:
+        raise NotFound(f"{use_case} runs on {_runs_on(spec)}, not on {_a(kind)}; on {_a(kind)} these run: "
+                       f"{', '.join(here)}")
+    return spec
+
+
+def _record(session: Session, kind: str, record_id: str):
+    if kind == "account":
+        return get_account(session=session, account_id=record_id)
+    if kind == "opportunity":
+        return get_opportunity(session=session, opportunity_id=record_id)
+    return get_transcript(session=session, transcript_id=record_id)
+
+
+def _record_link(kind: str, record) -> dict:
+    return {"name": record.title if kind == "transcript" else record.name,
+            "href": f"/{RECORD_PATHS[kind]}/{url_quote(record.id, safe='')}", "kind": kind}
+
+
+def _about(session: Session, run: AgentRun, kind: str) -> dict | None:
+    """What a panel is about besides its record: the call a follow-up read, or an account's open deals."""
+    transcript_id = run.inputs.get("transcript")
+    if transcript_id and kind != "transcript":
+        transcript = session.get(Transcript, transcript_id)
+        if transcript is not None:
+            return {"words": "After the call", "name": transcript.title, "when": transcript.occurred_at,
+                    "href": f"/transcripts/{url_quote(transcript.id, safe='')}"}
+    if run.use_case == "next-action" and kind == "account":
+        return {"words": "Across the account's open deals"}
+    return None
+
+
+def _targets(session: Session, run: AgentRun) -> dict[str, str]:
+    names = {}
+    for uri in {i.target for i in run.items if i.target}:
+        try:
+            names[uri] = resolve_source(session=session, uri=uri).title
+        except SellerloopError:
+            pass
+    return names
+
+
+def _panel(request: Request, session: Session, kind: str, record_id: str, use_case: str,
+           transcript: str | None = None) -> Response:
+    spec = _panel_spec(kind, use_case)
+    record = _record(session, kind, record_id)
+    if transcript is not None:
+        if "transcript" not in spec.reads or kind == "transcript":
+            raise BadInput(f"transcript: {use_case} on {_a(kind)} reads no other call")
+        get_transcript(session=session, transcript_id=transcript)
+    subject = Subject(type=kind, id=record_id)
+    page = {"record": _record_link(kind, record), "subject": subject, "use_case": use_case,
+            "panel_id": f"panel-{use_case}", "title": PANEL_TITLES.get(use_case, use_case)}
     try:
-        run = run_agent(session=session, use_case=use_case, subject=subject, composer=configured_composer())
-    except SellerloopError as e:
+        run = run_agent(session=session, use_case=use_case, subject=subject, transcript_id=transcript,
+                        composer=configured_composer())
+    except Exception as e:
         if not _is_htmx(request):
             raise
         # htmx swaps only 2xx answers: the panel says what went wrong, in place, instead of spinning forever.
-        return templates.TemplateResponse(request, "_agent_panel.html", page | {"error": e.one_line()})
-    context = page | panel_context(run)
+        if not isinstance(e, SellerloopError):
+            log.exception("agent %s failed on %s %s", use_case, kind, record_id)
+        message = (e.one_line() if isinstance(e, SellerloopError)
+                   else "an unexpected error happened; it has been logged")
+        return templates.TemplateResponse(request, "_agent_panel.html", page | {"error": message})
+    context = (page | panel_context(run, targets=_targets(session, run))
+               | {"about": _about(session, run, kind)})
     name = "_agent_panel.html" if _is_htmx(request) else "agent_page.html"
     response = templates.TemplateResponse(request, name, context)
     response.headers["Vary"] = "HX-Request"
     return response
 
 
-@router.get("/accounts/{account_id}/panels/research", response_class=HTMLResponse)
-def research_panel(request: Request, account_id: str, session: Session = Depends(get_session)) -> Response:
-    account = get_account(session=session, account_id=account_id)
-    return _panel(request, session, "research", Subject(type="account", id=account_id), account)
+CALL = Query(None, max_length=64, description="the call to follow up on (default: the deal's latest)")
 
 
-@router.get("/opportunities/{opportunity_id}/panels/prep", response_class=HTMLResponse)
-def prep_panel(request: Request, opportunity_id: str, session: Session = Depends(get_session)) -> Response:
-    opportunity = get_opportunity(session=session, opportunity_id=opportunity_id)
-    return _panel(request, session, "prep", Subject(type="opportunity", id=opportunity_id), opportunity)
+@router.get("/accounts/{account_id}/panels/{use_case}", response_class=HTMLResponse)
+def account_panel(request: Request, account_id: str, use_case: str,
+                  session: Session = Depends(get_session)) -> Response:
+    return _panel(request, session, "account", account_id, use_case)
+
+
+@router.get("/opportunities/{opportunity_id}/panels/{use_case}", response_class=HTMLResponse)
+def opportunity_panel(request: Request, opportunity_id: str, use_case: str, transcript: str | None = CALL,
+                      session: Session = Depends(get_session)) -> Response:
+    return _panel(request, session, "opportunity", opportunity_id, use_case, transcript)
+
+
+@router.get("/transcripts/{transcript_id}/panels/{use_case}", response_class=HTMLResponse)
+def transcript_panel(request: Request, transcript_id: str, use_case: str,
+                     session: Session = Depends(get_session)) -> Response:
+    return _panel(request, session, "transcript", transcript_id, use_case)
+
+
+# --- the follow-up email as a file --------------------------------------------------------------------------
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "draft"
+
+
+def _eml(session: Session, subject: Subject, transcript: str | None, filename: str) -> Response:
+    run = run_agent(session=session, use_case="follow-up", subject=subject, transcript_id=transcript,
+                    composer=configured_composer())
+    message = next((i.content for i in run.items if i.artifact == "email" and i.content), None)
+    if message is None:
+        raise NotFound(f"no email draft for {subject.type} {subject.id!r}: "
+                       "the call has nothing to follow up on")
+    return Response(message.encode("utf-8"), media_type="message/rfc822",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/opportunities/{opportunity_id}/follow-up.eml")
+def opportunity_follow_up_eml(opportunity_id: str, transcript: str | None = CALL,
+                              session: Session = Depends(get_session)) -> Response:
+    get_opportunity(session=session, opportunity_id=opportunity_id)
+    if transcript is not None:
+        get_transcript(session=session, transcript_id=transcript)
+    name = "-".join(_safe(part) for part in (opportunity_id, transcript) if part)
+    return _eml(session, Subject(type="opportunity", id=opportunity_id), transcript, f"follow-up-{name}.eml")
+
+
+@router.get("/transcripts/{transcript_id}/follow-up.eml")
+def transcript_follow_up_eml(transcript_id: str, session: Session = Depends(get_session)) -> Response:
+    get_transcript(session=session, transcript_id=transcript_id)
+    return _eml(session, Subject(type="transcript", id=transcript_id), None,
+                f"follow-up-{_safe(transcript_id)}.eml")
 
 
 # --- JSON ---------------------------------------------------------------------------------------------------
+
+def _api_subject(use_case: str, spec: AgentSpec, given: dict[str, str]) -> tuple[Subject, str | None]:
+    """The subject (and the call, for follow-up) from the query: exactly one record, or for an agent that runs
+    on an opportunity and reads a transcript, an opportunity and one of its calls."""
+    pair = "opportunity" in spec.subject_types and "transcript" in spec.reads
+    usage = " or ".join(f"?{kind}=ID" for kind in spec.subject_types)
+    if pair:
+        usage = "?opportunity=ID, ?transcript=ID or both"
+    for kind, value in given.items():
+        if not value.strip():
+            raise BadInput(f"{kind}: an id is required")
+    if pair and set(given) == {"opportunity", "transcript"}:
+        return Subject(type="opportunity", id=given["opportunity"]), given["transcript"]
+    if len(given) != 1:
+        raise BadInput(f"give exactly one of account=ID, opportunity=ID or transcript=ID ({use_case} runs on "
+                       f"{_runs_on(spec)}: {usage})")
+    (kind, record_id), = given.items()
+    if kind not in spec.subject_types:
+        raise BadInput(f"{use_case} runs on {_runs_on(spec)}, not on {_a(kind)} (use {usage})")
+    return Subject(type=kind, id=record_id), None
+
 
 @router.get("/api/agents/{use_case}", response_class=JSONResponse)
 def agent_api(use_case: str,
               account: str | None = Query(None, max_length=64, description="the account to run on"),
               opportunity: str | None = Query(None, max_length=64, description="the opportunity to run on"),
+              transcript: str | None = Query(None, max_length=64,
+                                             description="the call to run on (coaching, follow-up)"),
               as_user: str | None = Query(None, alias="as", max_length=64, description="run as this user"),
               session: Session = Depends(get_session)) -> dict:
     spec = AGENTS.get(use_case)
     if spec is None:
         raise NotFound(f"no agent {use_case!r} here; available: {', '.join(AGENTS)}")
-    given = {k: v for k, v in (("account", account), ("opportunity", opportunity)) if v is not None}
-    if len(given) != 1:
-        raise BadInput(f"give exactly one of account=ID or opportunity=ID ({use_case} runs on an "
-                       f"{spec.subject_type}: ?{spec.subject_type}=ID)")
-    (subject_type, subject_id), = given.items()
-    if not subject_id.strip():
-        raise BadInput(f"{subject_type}: an id is required")
-    if subject_type != spec.subject_type:
-        raise BadInput(f"{use_case} runs on an {spec.subject_type}, not on an {subject_type}"
-                       f" (use ?{spec.subject_type}=ID)")
-    if subject_type == "account":
-        get_account(session=session, account_id=subject_id)
-    else:
-        get_opportunity(session=session, opportunity_id=subject_id)
-    run = run_agent(session=session, use_case=use_case, subject=Subject(type=subject_type, id=subject_id),
+    given = {k: v for k, v in (("account", account), ("opportunity", opportunity), ("transcript", transcript))
+             if v is not None}
+    subject, call = _api_subject(use_case, spec, given)
+    _record(session, subject.type, subject.id)  # 404 for a record that is not there
+    if call is not None:
+        get_transcript(session=session, transcript_id=call)
+    run = run_agent(session=session, use_case=use_case, subject=subject, transcript_id=call,
                     acting_user_id=as_user, composer=configured_composer())
     return run.model_dump(mode="json")
 

@@ -3,7 +3,7 @@
 Routes are thin: they validate the query string, call a read function from records.service, shape what the
 template needs, and render. Every page works without JavaScript; htmx only makes the account search live
 (a request with `HX-Request` gets the results table alone, which htmx swaps in) and loads the agent panels
-(agent_views.py).
+(agent_views.py; which panels a page shows is `agent_views.record_panels`).
 
 Source links (`/sources`, in agent_views.py) land here: the record pages take `hl` (the id of the place to
 highlight), `q` (quoted words to <mark> inside it, may repeat) and `src` (the source URI, named in a note at
@@ -33,6 +33,7 @@ from sellerloop.records.service import (
     search_accounts,
     search_opportunities,
 )
+from sellerloop.web.agent_views import record_panels
 from sellerloop.web.app import get_session, templates
 
 router = APIRouter(default_response_class=HTMLResponse)
@@ -120,6 +121,7 @@ def account_page(request: Request, account_id: str, hl: str = HL, q: list[str] =
     return templates.TemplateResponse(request, "account.html", {
         "view": view, "a": view.account, "usage": _usage_series(view.usage), "timeline_limit": TIMELINE_LIMIT,
         "open_count": sum(o.is_open for o in view.opportunities),
+        "panels": record_panels("account", account_id),
         **highlight_context(session=session, hl=hl, q=q, src=src),
     })
 
@@ -142,7 +144,8 @@ def opportunity_page(request: Request, opportunity_id: str, hl: str = HL, q: lis
                      session: Session = Depends(get_session)) -> Response:
     view = opportunity_view(session=session, opportunity_id=opportunity_id)
     return templates.TemplateResponse(request, "opportunity.html", {
-        "view": view, "o": view.opportunity, **highlight_context(session=session, hl=hl, q=q, src=src)})
+        "view": view, "o": view.opportunity, "panels": record_panels("opportunity", opportunity_id),
+        **highlight_context(session=session, hl=hl, q=q, src=src)})
 
 
 @router.get("/transcripts/{transcript_id}")
@@ -171,6 +174,7 @@ def transcript_page(request: Request, transcript_id: str,
         "hits": hits, "marks": marks,
         "first_hit": min(hits) if hits else None,
         "timed": any(u.start_s is not None for u in utterances),
+        "panels": record_panels("transcript", transcript_id),
     })
 
 
