@@ -11,6 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+
+try:  # Typer >= 0.26 carries its own copy of click; older ones use click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from rich.table import Table
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
@@ -325,7 +330,7 @@ def run_all_command(
             raise SellerloopError("interrupted; run the same command again to continue where it stopped") from None
     if as_json:
         _print_json({"batch": summary.batch_id, "resumed": summary.resumed, "skipped": summary.skipped,
-                     "seconds": round(summary.seconds, 2),
+                     "seconds": round(summary.seconds, 2), "write_seconds": round(summary.write_seconds, 2),
                      "use_cases": {u: vars(t) for u, t in summary.totals.items()}})
         return
     table = Table("use case", "records", "items", "recommendations", "field changes", "dropped unsupported",
@@ -440,12 +445,28 @@ app.command("verify")(verify)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point. Domain errors become one line on stderr and their exit code; usage errors are click's (2)."""
+    """Entry point. Every error is one line on stderr with its exit code (2 for usage and bad input); help and
+    `--help` print as usual."""
     try:
-        app(args=argv, prog_name="sellerloop")
+        code = app(args=argv, prog_name="sellerloop", standalone_mode=False)
+    except NoArgsIsHelpError as e:  # a bare group (`sellerloop run`): its help is the useful answer
+        e.show()
+        sys.exit(e.exit_code)
+    except UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        sys.stderr.write(f"Error: {' '.join(e.format_message().split())}{hint}\n")
+        sys.exit(e.exit_code)
+    except ClickException as e:
+        sys.stderr.write(f"Error: {' '.join(e.format_message().split())}\n")
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.stderr.write("Error: aborted\n")
+        sys.exit(1)
     except SellerloopError as e:
         sys.stderr.write(f"Error: {e.one_line()}\n")
         sys.exit(e.exit_code)
+    if isinstance(code, int) and code:  # typer.Exit(code) comes back as a return value here
+        sys.exit(code)
 
 
 __all__ = ["app", "main"]

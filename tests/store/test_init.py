@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from sellerloop.records.models import RECORD_TYPES
 import sellerloop.store.tables  # noqa: F401  (every table, so the schema check sees them all)
+from sellerloop.records.models import RECORD_TYPES
 from sellerloop.store.db import Base, create_store_engine
 from sellerloop.store.migrate import current_revision, head_revision
 

@@ -149,9 +149,12 @@ class _DealRecords:
     _contacts: list[tuple[Contact, str | None]] | None = None
 
     _rows: list[Utterance] | None = None
+    _user_names: frozenset[str] | None = None  # every user's name, when preloaded
+    _owner_name: str | None = None
 
     def preload(self, deal: DealEvidence) -> None:
         """Take the rows from evidence already loaded, in the orders the queries below use."""
+        self._user_names, self._owner_name = deal.user_names, deal.owner.name if deal.owner else None
         calls = sorted(deal.transcripts, key=lambda t: (t.occurred_at is None, _descending(t.occurred_at), t.id))
         self._rows = [u for t in calls for u in deal.utterances.get(t.id, [])]
         self._activities = self._activity_sentences(sorted(
@@ -171,8 +174,12 @@ class _DealRecords:
             # Speakers who are users of ours are the seller side, and so is the deal's owner when a transcript
             # names them by first name only ("Moses:"); everyone else is the customer.
             speakers = {u.speaker for u in rows}
-            sellers = {name.casefold() for name in self.session.scalars(
-                select(User.name).where(or_(User.name.in_(speakers), User.id == self.opportunity.owner_id)))}
+            if self._user_names is not None:
+                names = (self._user_names & speakers) | ({self._owner_name} if self._owner_name else set())
+            else:
+                names = set(self.session.scalars(select(User.name).where(
+                    or_(User.name.in_(speakers), User.id == self.opportunity.owner_id))))
+            sellers = {name.casefold() for name in names}
             sellers |= {name.split()[0] for name in sellers if name.split()}
             self._utterances = [
                 _Sentence(transcript_span_uri(u), "transcript", sentence, whole=u.text.strip(),
@@ -272,6 +279,10 @@ def element_coverage(*, session: Session, opportunity_id: str, playbook: Playboo
     `deal`: the opportunity's evidence when a caller already loaded it (evidence.deals), so nothing is read
     twice."""
     playbook = playbook or get_playbook()
+    if deal is not None:  # several agents of a whole-book run ask for the same deal's coverage
+        memo = deal.coverage_memo.get((id(playbook), max_evidence))
+        if memo is not None and memo[0] is playbook:
+            return memo[1]
     opportunity = deal.opportunity if deal is not None else session.get(Opportunity, opportunity_id)
     if opportunity is None:
         raise NotFound(f"no opportunity with id {opportunity_id!r}")
@@ -294,6 +305,8 @@ def element_coverage(*, session: Session, opportunity_id: str, playbook: Playboo
         coverage.append(ElementCoverage(
             key=element.key, name=element.name, satisfied=bool(found), evidence=found,
             missing_questions=[] if found else list(element.questions), actions=list(element.actions)))
+    if deal is not None:
+        deal.coverage_memo[(id(playbook), max_evidence)] = (playbook, coverage)
     return coverage
 
 

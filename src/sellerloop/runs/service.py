@@ -45,8 +45,9 @@ MAX_ERRORS = 5
 WALKS = {"research": "account", "prep": "opportunity", "next-action": "opportunity", "hygiene": "opportunity",
          "follow-up": "opportunity", "coaching": "transcript"}
 NEEDS_CALLS = {"follow-up"}
-# Agents that read calls through the deal evidence (coverage of the playbook reads what was said on calls).
-READS_CALLS = {"next-action", "follow-up", "prep"}
+# Agents that read calls through the deal evidence (coverage of the playbook reads what was said on calls, and
+# hygiene finds close dates moved on a call).
+READS_CALLS = {"next-action", "follow-up", "prep", "hygiene"}
 
 
 @dataclass
@@ -67,6 +68,7 @@ class BatchSummary:
     skipped: int  # records an earlier, interrupted run of this batch had already done
     seconds: float
     totals: dict[str, UseCaseTotals] = field(default_factory=dict)
+    write_seconds: float = 0.0  # of `seconds`, spent storing outputs (the rest: planning and the agents)
 
     @property
     def records(self) -> int:
@@ -86,7 +88,7 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
             progress: Callable[[int, int], None] | None = None) -> BatchSummary:
     """Run the agents over the book; `progress(done, total)` is called as chunks finish."""
     use_cases = _check_use_cases(use_cases)
-    playbook_key = get_playbook(playbook).key  # fails here, with one line, on a bad playbook
+    get_playbook(playbook)  # fails here, with one line, on a bad playbook, before any batch is made
     started = time.perf_counter()
     with session_scope(engine) as session:
         user = get_user(session=session, user_id=acting_user) if acting_user else None
@@ -108,6 +110,7 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
         progress(done, total)
     job = (str(engine.url.render_as_string(hide_password=False)), playbook, acting_user, owners, context)
     for rows, totals in _execute(chunks, job, workers):
+        writing = time.perf_counter()
         with session_scope(engine) as session:
             for row in rows:
                 row["batch_id"] = batch_id
@@ -115,6 +118,7 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
             done += sum(t.records + t.failed for t in totals.values())
             batch = session.get(AgentBatch, batch_id)
             batch.done = done
+        summary.write_seconds += time.perf_counter() - writing
         for use_case, t in totals.items():
             _add(summary.totals[use_case], t)
         if progress:
@@ -277,7 +281,9 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
                 # Keyed by what was asked for (the batch's record), so a resumed run finds it again.
                 rows.append({"use_case": use_case, "subject_type": subject.type, "subject_id": subject.id,
                              "generated_at": run.generated_at.replace(tzinfo=None), "items": len(run.items),
-                             "dropped_unsupported": run.dropped_unsupported, "output": run.model_dump_json()})
+                             "dropped_unsupported": run.dropped_unsupported,
+                             # Unset item fields left out: a third of the size, and AgentRun reads it back the same.
+                             "output": run.model_dump_json(exclude_none=True)})
         session.rollback()  # agents only read; nothing of theirs is ever written from here
     return rows, totals
 

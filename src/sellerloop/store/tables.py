@@ -1,3 +1,3 @@
 """Every module that defines tables, imported so that `Base.metadata` knows them all (migrations, schema checks)."""
-import sellerloop.records.models  # noqa: F401
+import sellerloop.records.models  # noqa: F401  (imported for its tables)
 import sellerloop.runs.models  # noqa: F401
