@@ -29,7 +29,6 @@ from sellerloop.policy.access import (
 )
 from sellerloop.policy.levels import DEFAULT_LEVELS, placement_for
 from sellerloop.records.models import Opportunity, User
-from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claims
 
 
@@ -128,8 +127,11 @@ def verify_items(*, session: Session, items: list[Item]) -> tuple[list[Item], in
     or a draft is the agent's own wording around facts ("Ask Dana Whitfield (CFO): who owns the budget?"), so
     for those only the facts are checked: every name, title, number and date in it must be in a cited quote.
     """
-    verdicts = verify_claims(session=session, claims=[Claim(text=i.text, sources=i.sources) for i in items],
-                             facts_only=[i.kind not in CITED_KINDS for i in items])
-    kept = [item.model_copy(update={"why": verdict.why}) for item, verdict in zip(items, verdicts)
-            if verdict.supported]
+    # An item has the two fields a claim has (text, sources), so it is checked as it is: no copy per item.
+    verdicts = verify_claims(session=session, claims=items, facts_only=[i.kind not in CITED_KINDS for i in items])
+    kept = []
+    for item, verdict in zip(items, verdicts):
+        if verdict.supported:
+            item.why = verdict.why  # the items were made for this run: nobody else holds them
+            kept.append(item)
     return kept, len(items) - len(kept)

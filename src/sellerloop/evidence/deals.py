@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from sellerloop.evidence.sources import field_history_source, preload_sources, stage_history_source
@@ -182,16 +182,16 @@ def open_opportunities(*, session: Session, owners: set[str] | None = None,
 def days_in_stage_norms(*, session: Session) -> dict[str, float]:
     """The book's norm for how long a deal stays in each open stage: the median number of days between entering
     it and entering the next stage, over every deal whose history dates both. A deal far past the norm is stalled.
-    """
+    The database pairs each entry with the next one (a window function), so only dated pairs come back."""
+    following = func.lead(StageChange.entered_on).over(partition_by=StageChange.opportunity_id,
+                                                       order_by=StageChange.id)
+    pairs = select(StageChange.stage, StageChange.entered_on.label("entered"),
+                   type_coerce(following, Date).label("left")).subquery()
     durations: dict[str, list[int]] = defaultdict(list)
-    previous: StageChange | None = None
-    rows = session.execute(select(StageChange.opportunity_id, StageChange.stage, StageChange.entered_on)
-                           .order_by(StageChange.opportunity_id, StageChange.id))
-    for row in rows:
-        if (previous is not None and previous.opportunity_id == row.opportunity_id and previous.stage in OPEN_STAGES
-                and previous.entered_on and row.entered_on and row.entered_on >= previous.entered_on):
-            durations[previous.stage].append((row.entered_on - previous.entered_on).days)
-        previous = row
+    for stage, entered, left in session.execute(select(pairs.c.stage, pairs.c.entered, pairs.c.left).where(
+            pairs.c.stage.in_(OPEN_STAGES), pairs.c.entered.is_not(None), pairs.c.left.is_not(None))):
+        if left >= entered:
+            durations[stage].append((left - entered).days)
     return {stage: float(statistics.median(days)) for stage, days in durations.items() if days}
 
 

@@ -23,6 +23,7 @@ lower bar would let hallucinations through. It rescues close rewordings only; th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.conversation import sentences
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, found_in, quote_index
-from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
+from sellerloop.verifier.models import Claim, SourceRef, Verdict, VerifierSettings
 
 
 @lru_cache
@@ -40,7 +41,14 @@ def get_verifier_settings() -> VerifierSettings:
     return VerifierSettings()
 
 
-def verify_claim(*, claim: Claim, quotes: Mapping[str, str | None], facts_only: bool = False) -> Verdict:
+class ClaimLike(Protocol):
+    """Anything with a claim's two fields: agents' items are checked as they are, without a copy."""
+
+    text: str
+    sources: Sequence[SourceRef]
+
+
+def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], facts_only: bool = False) -> Verdict:
     """Check one claim against the quote of each source it cites. `quotes` maps a cited URI to its quote text,
     or to None when the source does not exist. Pure: no store, no I/O (unless the semantic check is on).
 
@@ -91,7 +99,7 @@ def verify_claim(*, claim: Claim, quotes: Mapping[str, str | None], facts_only: 
                        f"need {settings.min_similarity:.2f})")
 
 
-def verify_claims(*, session: Session, claims: Sequence[Claim],
+def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
                   facts_only: Sequence[bool] | None = None) -> list[Verdict]:
     """Check claims against the store: each cited URI is resolved; a quote given with a source must appear
     verbatim in the source's text and is then what the claim is checked against, otherwise the whole text is.
