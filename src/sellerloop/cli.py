@@ -333,8 +333,8 @@ def run_all_command(
                      "seconds": round(summary.seconds, 2), "write_seconds": round(summary.write_seconds, 2),
                      "use_cases": {u: vars(t) for u, t in summary.totals.items()}})
         return
-    table = Table("use case", "records", "items", "recommendations", "field changes", "dropped unsupported",
-                  "failed", title=f"Batch {summary.batch_id}" + (" (continued)" if summary.resumed else ""))
+    # Short headings: the table must fit an 80-column terminal with the longest use case name.
+    table = Table("use case", "records", "items", "actions", "diffs", "unsupported", "failed", title=f"Batch {summary.batch_id}" + (" (continued)" if summary.resumed else ""))
     for u, t in summary.totals.items():
         table.add_row(u, str(t.records), str(t.items), str(t.recommendations), str(t.field_changes),
                       str(t.dropped_unsupported), str(t.failed))
