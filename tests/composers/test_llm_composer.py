@@ -806,3 +806,20 @@ def test_the_composer_also_runs_when_called_from_async_code():
 def test_two_drafts_that_say_the_same_thing_are_shown_once():
     draft = {"section": "summary", "text": "Acme Corporation has 2822 employees.", "fact_ids": ["F1"]}
     assert len(answering([draft, draft]).compose(small_brief())) == 1
+
+
+def test_a_model_may_choose_an_email_draft_but_not_reword_it():
+    from sellerloop.agents import follow_up
+    from sellerloop.composers.base import FactList
+
+    facts = FactList()
+    body = "Hi Dana,\n\nThank you for your time on the call."
+    facts.add("email", body, [SourceRef(uri="contact:c1/field/name", quote="Name: Dana Whitfield",
+                                        kind="contact")],
+              artifact="email", content=f"To: Dana Whitfield <dana@acme.example>\n\n{body}")
+    brief = Brief(use_case="follow-up", subject=Subject(type="opportunity", id="d1"), subject_name="Acme deal",
+                  sections=follow_up.SECTIONS, facts=facts)
+    items = answering([{"section": "email", "text": "Hi Dana, thank you so much for your time on our call.",
+                        "fact_ids": ["F1"]}]).compose(brief)
+    assert [(i.text, i.artifact) for i in items] == [(body, "email")]
+    assert items[0].content.endswith(body)

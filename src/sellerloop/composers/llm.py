@@ -224,6 +224,10 @@ def _item(section: Section, cited: list[Fact], text: str) -> Item:
                 extra.append(ref)
     if any(_instruction_like(fact) for fact in cited):
         return item_from_fact(first, section)  # evidence that gives orders: only the agent's statement
+    if first.item_fields.get("content"):
+        # An artefact (an email draft's RFC 5322 message) is what gets sent: its body must stay the one the
+        # message holds, so the model may choose it but not reword it.
+        return item_from_fact(first, section)
     if section.kind not in CITED_KINDS and not _close_to_facts(text, cited):
         return item_from_fact(first, section)  # the model strayed: show the statement code wrote
     return item_from_fact(first, section, text=text, extra_sources=extra)
