@@ -20,7 +20,9 @@ from rich.table import Table
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.audit.commands import audit_app
 from sellerloop.playbooks.commands import playbook_show
+from sellerloop.policy.commands import policy_app
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
 from sellerloop.verifier.commands import verify
@@ -40,6 +42,8 @@ app.add_typer(playbook_app, name="playbook")
 run_app = typer.Typer(help="Run one agent on one record (Markdown with numbered sources, or --json).",
                       no_args_is_help=True)
 app.add_typer(run_app, name="run")
+app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
 playbook_app.command("show")(playbook_show)
 
 out = Console(soft_wrap=True)

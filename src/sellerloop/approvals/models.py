@@ -1,0 +1,148 @@
+"""An approval as typed, serialisable state: what an agent proposed, and every decision taken on it since.
+
+    proposed ──▶ approved ─────────────┐
+       │   └───▶ approved_with_edits ──┼──▶ executed ──▶ rolled_back
+       ├───────▶ rejected (with reason)│
+       └───────▶ expired ◀─────────────┘  (an approval not executed before it expires)
+
+The state is the last decision in `history`; nothing is ever removed from it, so who decided what, when, why,
+and with which edited payload stays readable (and goes to the audit log). A transition that the diagram does not
+allow is refused with a one-line reason, whoever asks: the web, the CLI or the executor.
+
+The payload is the action's catalogue model (actions/catalogue.py), validated when proposed and again when
+edited, so an approver cannot turn a note into an email nor add fields the action does not have.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sellerloop.actions.catalogue import Risk, get_action, risk_of, validate_payload
+from sellerloop.errors import BadInput
+
+
+class State(str, enum.Enum):
+    proposed = "proposed"
+    approved = "approved"
+    approved_with_edits = "approved_with_edits"
+    rejected = "rejected"
+    expired = "expired"
+    executed = "executed"
+    rolled_back = "rolled_back"
+
+
+APPROVED = frozenset({State.approved, State.approved_with_edits})
+NEXT: dict[State, frozenset[State]] = {
+    State.proposed: frozenset({State.approved, State.approved_with_edits, State.rejected, State.expired}),
+    State.approved: frozenset({State.executed, State.expired}),
+    State.approved_with_edits: frozenset({State.executed, State.expired}),
+    State.executed: frozenset({State.rolled_back}),
+    State.rejected: frozenset(),
+    State.expired: frozenset(),
+    State.rolled_back: frozenset(),
+}
+
+
+class InvalidTransition(BadInput):
+    """The approval is not in a state that allows this. Permanent: retrying will not change its state."""
+
+    http_status = 409
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    state: State
+    by: str  # a user id, or the agent's service identity for `proposed`, the executor for `executed`
+    at: dt.datetime
+    reason: str | None = None  # required for a rejection
+    payload: dict[str, Any] | None = None  # the edited payload of approved_with_edits
+    execution_id: str | None = None  # for executed and rolled_back
+
+
+class Proposal(BaseModel):
+    """What an agent proposes: a catalogue action with its payload, on a record, for a reason with sources."""
+
+    model_config = ConfigDict(frozen=True)
+
+    use_case: str
+    subject: str  # the record it acts on, as a URI: opportunity:ID
+    action: str
+    payload: dict[str, Any]
+    reason: str  # the recommendation's text, as shown (its sources travel with it)
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    expires_at: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _catalogue_payload(self):
+        validate_payload(self.action, self.payload)  # BadInput naming the field when it does not fit
+        return self
+
+    @property
+    def risk(self) -> Risk:
+        return risk_of(self.action, self.payload)
+
+
+class Approval(BaseModel):
+    id: str
+    proposal: Proposal
+    history: list[Decision]
+
+    @classmethod
+    def propose(cls, *, id: str, proposal: Proposal, by: str, at: dt.datetime) -> Approval:
+        get_action(proposal.action)
+        return cls(id=id, proposal=proposal, history=[Decision(state=State.proposed, by=by, at=at)])
+
+    @property
+    def state(self) -> State:
+        return self.history[-1].state
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The payload to execute: the approver's edited one if there is one, else the proposed one."""
+        edited = next((d.payload for d in reversed(self.history) if d.state is State.approved_with_edits), None)
+        return edited if edited is not None else self.proposal.payload
+
+    @property
+    def approver(self) -> str | None:
+        return next((d.by for d in reversed(self.history) if d.state in APPROVED), None)
+
+    def _move(self, decision: Decision) -> Approval:
+        if decision.state not in NEXT[self.state]:
+            allowed = ", ".join(sorted(s.value for s in NEXT[self.state])) or "nothing (it is final)"
+            raise InvalidTransition(f"approval {self.id} is {self.state.value}: it cannot become "
+                                    f"{decision.state.value} (allowed: {allowed})")
+        if decision.at < self.history[-1].at:
+            raise InvalidTransition(f"approval {self.id}: a decision cannot predate the last one")
+        return self.model_copy(update={"history": [*self.history, decision]})
+
+    def approve(self, *, by: str, at: dt.datetime, payload: dict[str, Any] | None = None) -> Approval:
+        """Approve as proposed, or with an edited payload (validated as the action's payload). Edits that change
+        nothing are a plain approval."""
+        if self._expired(at):
+            raise InvalidTransition(f"approval {self.id} expired at {self.proposal.expires_at:%Y-%m-%d %H:%M}")
+        if payload is None or validate_payload(self.proposal.action, payload) == \
+                validate_payload(self.proposal.action, self.proposal.payload):
+            return self._move(Decision(state=State.approved, by=by, at=at))
+        edited = validate_payload(self.proposal.action, payload).model_dump(mode="json")
+        return self._move(Decision(state=State.approved_with_edits, by=by, at=at, payload=edited))
+
+    def reject(self, *, by: str, at: dt.datetime, reason: str) -> Approval:
+        if not reason or not reason.strip():
+            raise BadInput("a rejection needs a reason: say why, so the agent learns from it")
+        return self._move(Decision(state=State.rejected, by=by, at=at, reason=" ".join(reason.split())))
+
+    def expire(self, *, at: dt.datetime) -> Approval:
+        return self._move(Decision(state=State.expired, by="system", at=at))
+
+    def executed(self, *, by: str, at: dt.datetime, execution_id: str) -> Approval:
+        return self._move(Decision(state=State.executed, by=by, at=at, execution_id=execution_id))
+
+    def rolled_back(self, *, by: str, at: dt.datetime, execution_id: str) -> Approval:
+        return self._move(Decision(state=State.rolled_back, by=by, at=at, execution_id=execution_id))
+
+    def _expired(self, at: dt.datetime) -> bool:
+        return self.proposal.expires_at is not None and at >= self.proposal.expires_at
