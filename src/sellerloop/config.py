@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     sample_seed: int = 7
     # The team's methodology: a shipped playbook name (meddicc, bant, spin) or the path of a playbook YAML file.
     playbook: str = "meddicc"
+    # The governance policy: the path of a policy YAML file; empty means the shipped default (policy/data).
+    policy: str = ""
     # The composer's language model, as PROVIDER:MODEL ("openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5",
     # "ollama:llama3.1"); empty means no model: the deterministic composer. API keys come from the provider's
     # usual variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...).

@@ -27,7 +27,7 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.policy.levels import DEFAULT_LEVELS, placement_for
+from sellerloop.policy.levels import level_for, placement_for
 from sellerloop.records.models import Opportunity, User
 from sellerloop.verifier.service import verify_claims
 
@@ -87,7 +87,7 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
                         **{key: records.get(key, extras.get(key)) for key in spec.reads})
     composer = composer or DeterministicComposer()
     items, dropped = verify_items(session=session, items=composer.compose(brief))
-    level = DEFAULT_LEVELS[spec.use_case]
+    level = level_for(spec.use_case)
     return AgentRun(use_case=spec.use_case, subject=brief.subject, inputs=brief.inputs, autonomy_level=level,
                     placement=placement_for(level), items=items, dropped_unsupported=dropped,
                     composer=composer.name, playbook=brief.playbook, acting_user=acting_user_id,
