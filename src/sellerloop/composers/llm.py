@@ -71,11 +71,20 @@ MODEL_SETTINGS: dict[str, Any] = {"temperature": 0.0, "request_timeout": 120.0}
 RETRYABLE_STATUS = {408, 409, 425, 429}
 BLOCK_START, BLOCK_END = "<brief>", "</brief>"
 # Evidence that talks to an AI rather than about the account (the usual openings of prompt-injection text).
+# Broad on purpose: a false alarm costs only the model's wording (the agent's own statement is shown instead).
 INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget|override)\b\W+(?:\w+\W+){0,3}"
     r"(previous|prior|above|earlier|all|any|your|the)\W+"
     r"(?:\w+\W+){0,2}(instructions?|prompts?|rules?|guidelines|directions)\b"
-    r"|\b(system prompt|new instructions|you are now|as an ai|language model|assistant:)", re.IGNORECASE)
+    r"|\b(system prompt|new instructions|you are now|as an ai|language model|assistant:)"
+    # role markers a chat model reads as a new turn: "SYSTEM: ...", "developer: ..."
+    r"|(^|[\s>\]])(system|developer|assistant|tool)\s*:"
+    # orders to use a tool or function, and tool calls written out as JSON
+    r"|\b(call|invoke|use|run|trigger)\s+(the\s+)?[\w.-]+\s+(tool|function|action)\b"
+    r"|[{,]\s*\"(tool|tool_name|function|name|action|arguments|parameters)\"\s*:"
+    # attempts at the policy itself, or at the forecast
+    r"|\bautonomy\b[^.\n]{0,30}\bL[1-5]\b|\bset\s+(the\s+)?autonomy\b"
+    r"|\b(mark|set|move|change)\b[^.\n]{0,40}\b(closed[- ]won|stage\s*(=|to)\s*won)\b", re.IGNORECASE)
 
 
 class LLMUnavailable(SellerloopError):
