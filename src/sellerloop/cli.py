@@ -18,10 +18,12 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from rich.table import Table
 
+from sellerloop.approvals.commands import approvals_app, rollback_command
+from sellerloop.audit.commands import audit_app
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.audit.commands import audit_app
 from sellerloop.playbooks.commands import playbook_show
+from sellerloop.policy.autonomy_commands import autonomy_app
 from sellerloop.policy.commands import policy_app
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
@@ -43,7 +45,10 @@ run_app = typer.Typer(help="Run one agent on one record (Markdown with numbered 
                       no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(policy_app, name="policy")
+app.add_typer(autonomy_app, name="autonomy")
 app.add_typer(audit_app, name="audit")
+app.add_typer(approvals_app, name="approvals")
+app.command("rollback")(rollback_command)
 playbook_app.command("show")(playbook_show)
 
 out = Console(soft_wrap=True)

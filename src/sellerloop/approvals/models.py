@@ -19,9 +19,12 @@ import enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from sellerloop.actions.catalogue import Risk, get_action, risk_of, validate_payload
 from sellerloop.errors import BadInput
+from sellerloop.store.db import Base
 
 
 class State(str, enum.Enum):
@@ -146,3 +149,24 @@ class Approval(BaseModel):
 
     def _expired(self, at: dt.datetime) -> bool:
         return self.proposal.expires_at is not None and at >= self.proposal.expires_at
+
+
+# --- storage ----------------------------------------------------------------------------------------------------
+
+class ApprovalRow(Base):
+    """One approval: the typed state as JSON, plus the columns lists and filters need. `version` is bumped on
+    every decision, and a decision is written only if the version it read is still there, so two people deciding
+    at once cannot both win."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    use_case: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer)
+    approval: Mapped[dict] = mapped_column(JSON)  # Approval.model_dump(mode="json")

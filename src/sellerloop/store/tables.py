@@ -1,3 +1,6 @@
 """Every module that defines tables, imported so that `Base.metadata` knows them all (migrations, schema checks)."""
-import sellerloop.records.models  # noqa: F401  (imported for its tables)
-import sellerloop.runs.models  # noqa: F401
+import sellerloop.approvals.models
+import sellerloop.audit.models
+import sellerloop.executor.models
+import sellerloop.records.models
+import sellerloop.runs.models  # noqa: F401  (each import is for its tables)

@@ -23,9 +23,9 @@ lower bar would let hallucinations through. It rescues close rewordings only; th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 

@@ -1,0 +1,107 @@
+"""`sellerloop autonomy status|promote`: the record of each use case at its level, and moving up one step.
+
+The lead registers `autonomy_app` in cli.py as `sellerloop autonomy`. Errors are one line on stderr with the
+error's exit code (2 for a refused promotion or bad input), also when the app runs on its own.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+autonomy_app = typer.Typer(help="Autonomy levels: the evidence at each level, and promotion one step at a time.",
+                           no_args_is_help=True)
+
+
+def _engine():
+    from sellerloop.cli import _engine
+
+    return _engine()
+
+
+def _one_line_errors(run: Callable[[], None]) -> None:
+    from sellerloop.errors import SellerloopError
+
+    try:
+        run()
+    except SellerloopError as e:
+        sys.stderr.write(f"Error: {e.one_line()}\n")
+        raise typer.Exit(e.exit_code) from None
+
+
+@autonomy_app.command("status")
+def status_command(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Per use case and action type: the level in force, what was reviewed at it (count, share approved
+    unedited, rollbacks), and whether the next level is allowed (and why not)."""
+
+    def run() -> None:
+        from sellerloop.policy.autonomy import evidence
+        from sellerloop.policy.service import policy_file_in_force, policy_in_force
+        from sellerloop.store.db import session_scope
+
+        policy, file = policy_in_force(), policy_file_in_force()
+        with session_scope(_engine()) as session:
+            rows = evidence(session=session, policy=policy)
+        bar = policy.promotion
+        if as_json:
+            sys.stdout.write(json.dumps({"policy": str(file), "kill_switch": policy.kill_switch,
+                                         "bar": bar.model_dump(mode="json"),
+                                         "levels": [r.as_dict() for r in rows]}, indent=2) + "\n")
+            return
+        sys.stdout.write(_table(rows))
+        sys.stdout.write(f"\npolicy: {file}\nbar: >= {bar.min_reviewed} reviewed, >= "
+                         f"{bar.min_approved_unedited_share:.0%} approved unedited, <= {bar.max_rollbacks} "
+                         "rollbacks, counted since the level last changed\n")
+        if policy.kill_switch:
+            sys.stdout.write("kill switch: ON (L4 and L5 act as L3 drafts until it is off)\n")
+
+    _one_line_errors(run)
+
+
+def _table(rows) -> str:
+    head = ("use case", "action", "level", "reviewed", "unedited", "rollbacks", "next level")
+    body = []
+    for r in rows:
+        share = f"{r.approved_unedited}/{r.reviewed} {r.unedited_share:.0%}" if r.reviewed else "-"
+        if r.next_level is None:
+            following = "- (highest level)"
+        elif r.promotion_allowed:
+            following = f"{r.next_level}: allowed"
+        else:
+            following = f"{r.next_level}: no, {r.reason}"
+        body.append((r.use_case, r.action or "(default)", r.level + (" (default)" if r.inherited else ""),
+                     str(r.reviewed), share, str(r.rollbacks), following))
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in [head, *body]]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+@autonomy_app.command("promote")
+def promote_command(
+    use_case: Annotated[str, typer.Argument(help="the use case, e.g. hygiene or follow-up")],
+    acting_user: Annotated[str, typer.Option("--as", help="who promotes (an admin or RevOps user); audited")],
+    action: Annotated[str | None, typer.Option(
+        "--action", help="one catalogue action of the use case (default: the use case's own level)")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="the level expected next; refused unless it is one step up")] = None,
+) -> None:
+    """Raise a use case's level (or one action's) by one step, if its record at the current level meets the
+    promotion bar; writes the policy file in force and the audit log. Exit 2 with the reason when refused."""
+
+    def run() -> None:
+        from sellerloop.policy.autonomy import evidence_for, promote
+        from sellerloop.policy.service import load_policy, policy_file_in_force
+        from sellerloop.store.db import session_scope
+
+        file = policy_file_in_force()
+        with session_scope(_engine()) as session:
+            before = evidence_for(session=session, use_case=use_case, action=action, policy=load_policy(file))
+            promote(session=session, use_case=use_case, action=action, by=acting_user, policy_path=file, to=to)
+        sys.stdout.write(f"{before.label}: {before.level} -> {before.next_level} in {file} "
+                         f"({before.reviewed} reviewed, {before.approved_unedited} approved unedited, "
+                         f"{before.rollbacks} rollbacks); audited as policy.changed\n")
+
+    _one_line_errors(run)
