@@ -272,3 +272,24 @@ def test_each_step_is_in_the_audit_log_with_its_actor_sources_and_diff(engine, d
     assert entries[2].payload["approver"] == owner
     assert entries[2].payload["diff"] == {"table": "opportunity", "id": deal_id, "field": "close_date",
                                           "before": "2018-03-01", "after": "2018-03-13"}
+
+
+def test_a_teams_cedar_policy_decides_who_may_approve(engine, deal, tmp_path, monkeypatch):
+    from sellerloop.policy.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES
+
+    deal_id, close, owner, _ = deal
+    with session_scope(engine) as s:
+        from sellerloop.records.models import User
+        manager = s.get(User, owner).manager_id
+        approval = propose(session=s, proposal=_close_date_change(deal_id, close, close + dt.timedelta(days=2)),
+                           by="agent:hygiene", at=T0)
+    ours = tmp_path / "ours.cedar"
+    ours.write_text(SHIPPED_POLICIES.read_text(encoding="utf-8") + '\n@id("managers-do-not-approve")\n'
+                    'forbid (principal is User, action == Action::"approve", resource) '
+                    'when { principal.role == "manager" };\n', encoding="utf-8")
+    monkeypatch.setenv(CEDAR_POLICIES_ENV, str(ours))
+    with session_scope(engine) as s, pytest.raises(AccessDenied, match="managers-do-not-approve"):
+        approve(session=s, approval_id=approval.id, user_id=manager, at=T0 + dt.timedelta(minutes=1))
+    with session_scope(engine) as s:  # the manager still sees it, and the owner may approve
+        assert get_approval(session=s, approval_id=approval.id, user_id=manager).state is State.proposed
+        approve(session=s, approval_id=approval.id, user_id=owner, at=T0 + dt.timedelta(minutes=1))

@@ -28,6 +28,8 @@ from sellerloop.policy.access import (
     visible_owner_ids,
 )
 from sellerloop.policy.levels import level_for, placement_for
+from sellerloop.policy.models import Policy
+from sellerloop.policy.service import policy_in_force
 from sellerloop.records.models import Opportunity, User
 from sellerloop.verifier.service import verify_claims
 
@@ -87,7 +89,7 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
                         **{key: records.get(key, extras.get(key)) for key in spec.reads})
     composer = composer or DeterministicComposer()
     items, dropped = verify_items(session=session, items=composer.compose(brief))
-    level = level_for(spec.use_case)
+    level = level_for(spec.use_case, policy=_policy(session))
     return AgentRun(use_case=spec.use_case, subject=brief.subject, inputs=brief.inputs, autonomy_level=level,
                     placement=placement_for(level), items=items, dropped_unsupported=dropped,
                     composer=composer.name, playbook=brief.playbook, acting_user=acting_user_id,
@@ -95,6 +97,15 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
 
 
 MAX_LIMIT = 10
+
+
+def _policy(session: Session) -> Policy:
+    """The policy in force, read once per session: a whole-book run does not look at the file 180,000 times, and
+    a changed policy (the kill switch) applies from the next session: the next page, command or chunk."""
+    policy = session.info.get("policy")
+    if policy is None:
+        policy = session.info["policy"] = policy_in_force()
+    return policy
 
 
 def _a(noun: str) -> str:

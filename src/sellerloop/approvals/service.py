@@ -23,11 +23,13 @@ from sellerloop.audit.service import append
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.policy.access import AccessDenied, require_account, require_opportunity, visible_owner_ids
 from sellerloop.policy.models import Policy
+from sellerloop.policy.permissions import decide
 from sellerloop.policy.service import policy_in_force
 from sellerloop.records.ids import stable_id
 from sellerloop.records.models import Account, Contact, Opportunity, User
 
 AGENT_IDENTITY_PREFIX = "agent:"  # the service identity agents act as: agent:next-action, agent:hygiene, ...
+CEDAR_KINDS = {"opportunity": "Opportunity", "account": "Account", "contact": "Account"}
 OPEN_STATES = frozenset({State.proposed.value, State.approved.value, State.approved_with_edits.value})
 
 
@@ -213,7 +215,14 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
     row = session.get(ApprovalRow, approval_id)
     if row is None:
         raise NotFound(f"no approval with id {approval_id!r}")
-    _require_subject(session, row.subject, _person(session, user_id))
+    person = _person(session, user_id)
+    _require_subject(session, row.subject, person)
+    # Seeing a record is not deciding on it: the team's Cedar policies say who may approve (policy/cedar).
+    kind = row.subject.partition(":")[0]
+    verdict = decide(principal=person, action="approve", resource_kind=CEDAR_KINDS.get(kind, "Account"),
+                     owner_id=_owner_of(session, row.subject), session=session)
+    if not verdict.allowed:
+        raise AccessDenied(f"{person.name} may not decide on approvals for {row.subject}: {verdict.reason}")
     approval = move(Approval.model_validate(row.approval), at or now())
     save(session=session, row=row, approval=approval)
     _audit(session, approval, user_id)

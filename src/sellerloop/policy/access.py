@@ -1,7 +1,10 @@
 """Who may see which records: the owner, the owner's managers up the chain, and admins/RevOps.
 
 This is the record-scoping rule every surface applies before data leaves the store (pages, CLI `--as`, agent
-inputs, LLM prompts). Scoping is pushed into SQL as a set of owner ids so whole-book runs stay cheap.
+inputs, LLM prompts). One record (`require_*`) is decided by the Cedar policies in force (`permissions.decide`,
+`policy/cedar/records.cedar`, overridable). Lists and whole-book runs push the same rule into SQL as a set of owner
+ids (`visible_owner_ids`, `*_filter`) so they stay cheap; a test checks the two agree on every (user, record)
+pair of a real book.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.policy.permissions import Decision, decide, decide_any
 from sellerloop.records.models import Account, Opportunity, Transcript, User
 
 SEES_EVERYTHING = {"admin", "revops"}
@@ -57,10 +61,20 @@ def require_account(*, session: Session, user: User | None, account_id: str) -> 
     account = session.get(Account, account_id)
     if account is None:
         raise BadInput(f"no account with id {account_id!r}")
-    owners = visible_owner_ids(session=session, user=user)
-    if owners is not None and not session.scalar(select(exists().where(Account.id == account_id,
-                                                                       account_filter(owners)))):
-        raise AccessDenied(f"{user.name} may not see account {account_id!r}")
+    if user is None:
+        return account
+    decision = decide(principal=user, action="view", resource_kind="Account", owner_id=account.owner_id,
+                      session=session)
+    if not decision.allowed and not _is_error(decision):
+        # As in `account_filter`: an account is visible to whoever may see one of its opportunities.
+        deal_owners = sorted(session.scalars(select(Opportunity.owner_id)
+                                             .where(Opportunity.account_id == account_id).distinct()),
+                             key=lambda o: (o is None, o or ""))
+        if deal_owners:
+            decision = decide_any(principal=user, action="view", resource_kind="Opportunity",
+                                  owner_ids=deal_owners, session=session)
+    if not decision.allowed:
+        raise AccessDenied(_denied(user, f"account {account_id!r}", decision))
     return account
 
 
@@ -68,9 +82,12 @@ def require_opportunity(*, session: Session, user: User | None, opportunity_id: 
     opportunity = session.get(Opportunity, opportunity_id)
     if opportunity is None:
         raise BadInput(f"no opportunity with id {opportunity_id!r}")
-    owners = visible_owner_ids(session=session, user=user)
-    if owners is not None and opportunity.owner_id not in owners:
-        raise AccessDenied(f"{user.name} may not see opportunity {opportunity_id!r}")
+    if user is None:
+        return opportunity
+    decision = decide(principal=user, action="view", resource_kind="Opportunity", owner_id=opportunity.owner_id,
+                      session=session)
+    if not decision.allowed:
+        raise AccessDenied(_denied(user, f"opportunity {opportunity_id!r}", decision))
     return opportunity
 
 
@@ -84,6 +101,19 @@ def require_transcript(*, session: Session, user: User | None, transcript_id: st
         require_opportunity(session=session, user=user, opportunity_id=transcript.opportunity_id)
     elif transcript.account_id:
         require_account(session=session, user=user, account_id=transcript.account_id)
-    elif visible_owner_ids(session=session, user=user) is not None:
-        raise AccessDenied(f"{user.name} may not see transcript {transcript_id!r}")
+    elif user is not None:
+        decision = decide(principal=user, action="view", resource_kind="Transcript", owner_id=None,
+                          session=session)
+        if not decision.allowed:
+            raise AccessDenied(_denied(user, f"transcript {transcript_id!r}", decision))
     return transcript
+
+
+def _is_error(decision: Decision) -> bool:
+    return decision.reason.startswith("policy error")
+
+
+def _denied(user: User, what: str, decision: Decision) -> str:
+    """The refusal as before; when the policies themselves failed, say so, so an operator can fix the file."""
+    message = f"{user.name} may not see {what}"
+    return f"{message} ({decision.reason})" if _is_error(decision) else message
