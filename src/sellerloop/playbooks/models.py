@@ -35,6 +35,27 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# (pattern, sentence) pairs known not to match. CRM text repeats a lot (signatures, templates, boilerplate), and
+# a whole-book run would otherwise search the same sentence with the same rule thousands of times; most searches
+# find nothing. Only misses are kept, as plain tuples of strings in one dict: nothing here for the garbage
+# collector to walk, which a cache of match objects would add to every collection of a big run.
+_MISSES: dict[tuple[str, str | None, str], bool] = {}
+_MAX_MISSES = 200_000
+
+
+def _match(matcher: re.Pattern, excluder: re.Pattern | None, text: str) -> re.Match | None:
+    key = (matcher.pattern, excluder.pattern if excluder is not None else None, text)
+    if key in _MISSES:
+        return None
+    found = matcher.search(text)
+    if found is None or (excluder is not None and excluder.search(text)):
+        if len(_MISSES) >= _MAX_MISSES:
+            _MISSES.clear()
+        _MISSES[key] = True
+        return None
+    return found
+
+
 def _compile(pattern: str) -> re.Pattern:
     try:
         return re.compile(pattern, re.IGNORECASE)
@@ -100,10 +121,7 @@ class EvidenceRule(_Frozen):
         """The match in `text`, or None when nothing matches or an exclude pattern vetoes it."""
         if self.matcher is None:
             return None
-        found = self.matcher.search(text)
-        if found is None or (self.excluder is not None and self.excluder.search(text)):
-            return None
-        return found
+        return _match(self.matcher, self.excluder, text)
 
     def detail(self) -> str:
         """What exactly the rule matches, for people reviewing a playbook."""
