@@ -32,7 +32,7 @@ from sellerloop.agents.models import Subject
 from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
-from sellerloop.evidence.sources import cite_field, field_change_line, format_value, resolve_source
+from sellerloop.evidence.sources import cite_field, field_change_line, resolve_source
 from sellerloop.playbooks.models import ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Account, Activity, Opportunity
@@ -109,7 +109,7 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
         c = choice.candidate
         sources, statement = c.sources, c.statement
         if on_account:  # say which deal each action is for, quoting its name
-            sources = [_field(session, c.opportunity, "name"), *sources]
+            sources = [cite_field("opportunity", c.opportunity, "name"), *sources]
             statement = f"{c.opportunity.name} · {statement}"
         facts.add("actions", statement, sources, action=choice.action, playbook_element=choice.element,
                   score=round(c.score, 3),
@@ -165,10 +165,6 @@ def deal_candidates(*, session: Session, deal: DealEvidence, playbook: Playbook,
 
 # --- findings -------------------------------------------------------------------------------------------------
 
-def _field(session: Session, opportunity: Opportunity, name: str) -> SourceRef:
-    return cite_field("opportunity", opportunity, name)
-
-
 def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:
     o = deal.opportunity
     entered, norm = deal.stage_entered_on(), book.stage_norms.get(o.stage)
@@ -181,7 +177,7 @@ def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Cand
     line = f"{o.stage}: {entered.isoformat()}"  # the stage history's line for this entry, verbatim
     return [Candidate("stalled", score, f"stalled, {days} days in {o.stage} (book norm {norm:.0f})",
                       f"{o.stage} since {entered.isoformat()}.",
-                      [_field(session, o, "stage"), SourceRef(uri=f"stage_history:{o.id}", quote=line,
+                      [cite_field("opportunity", o, "stage"), SourceRef(uri=f"stage_history:{o.id}", quote=line,
                                                               kind="stage_history")],
                       *ADVANCES["stalled"])]
 
@@ -237,15 +233,14 @@ def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:
     if len(deal.contacts) <= 1:
         if deal.contacts:
             contact = deal.contacts[0][0]
-            refs = [SourceRef(uri=f"contact:{contact.id}/field/name", quote=f"Name: {contact.name}", kind="contact")]
+            refs = [cite_field("contact", contact, "name")]
             statement = contact.name
             if contact.title:
-                refs.append(SourceRef(uri=f"contact:{contact.id}/field/title", quote=f"Title: {contact.title}",
-                                      kind="contact"))
+                refs.append(cite_field("contact", contact, "title"))
                 statement = f"{contact.name}, {contact.title}"
             why = "single-threaded, one contact on the deal"
         else:
-            refs, statement, why = [_field(session, o, "name")], o.name, "no contact on the deal"
+            refs, statement, why = [cite_field("opportunity", o, "name")], o.name, "no contact on the deal"
         out.append(Candidate("single_threaded", WEIGHTS["single_threaded"] + (0.05 if not deal.contacts else 0),
                              why, f"{statement}.", refs, *ADVANCES["single_threaded"]))
     pushes = [c for c in deal.field_changes
@@ -262,8 +257,9 @@ def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:
         ticket = next((t for t in deal.account.tickets
                        if t.status != "closed" and t.severity in TICKET_SEVERITIES), None)
         if ticket is not None:
-            heading = (f"Ticket {ticket.id} ({ticket.severity}, {ticket.status}) opened "
-                       f"{format_value(ticket.opened_at)}\nSubject: {ticket.subject}")
+            # The resolver's first two lines ("Ticket ID (high, open) opened ...", "Subject: ..."): the row is in
+            # the session, so this reads no more than the deal evidence did.
+            heading = "\n".join(resolve_source(session=session, uri=f"ticket:{ticket.id}").text.splitlines()[:2])
             out.append(Candidate("open_ticket", WEIGHTS["open_ticket"] + (0.05 if ticket.severity == "critical" else 0),
                                  f"open {ticket.severity} support ticket",
                                  f"{heading.splitlines()[0]}. {heading.splitlines()[1]}.",
@@ -280,7 +276,7 @@ def _intent(session: Session, deal: DealEvidence, book: BookContext) -> list[Can
                    and 0 <= (book.as_of - s.published_at.date()).days <= INTENT_DAYS), None)
     if signal is None:
         return []
-    first_line = f"{signal.title} ({format_value(signal.published_at)})"
+    first_line = resolve_source(session=session, uri=f"signal:{signal.id}").text.splitlines()[0]
     _, elements, why = _theme(f"{SIGNAL_THEME_WORDS.get(signal.kind, '')} {signal.title} {signal.body or ''}")
     kind = signal.kind.replace("_", " ")
     return [Candidate("intent", WEIGHTS["intent"], f"intent, {kind}: {why}", f"{first_line}.",
@@ -292,10 +288,10 @@ def _gaps(session: Session, deal: DealEvidence, gaps: list[ElementCoverage], exi
     """Each element without evidence; the ones the stage's exit criteria need weigh more. The reason quotes the
     stage and, when set, the close date: the gap matters because of where the deal is and when it should close."""
     o = deal.opportunity
-    sources = [_field(session, o, "stage")]
+    sources = [cite_field("opportunity", o, "stage")]
     statement = f"Stage: {o.stage}"
     if o.close_date:
-        sources.append(_field(session, o, "close_date"))
+        sources.append(cite_field("opportunity", o, "close_date"))
         statement += f". Close date: {o.close_date.isoformat()}"
     out = []
     for rank, gap in enumerate(gaps):

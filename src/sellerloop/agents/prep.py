@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
-from sellerloop.evidence.sources import cite_whole, resolve_source
+from sellerloop.evidence.sources import cite_field, cite_whole, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Ticket
@@ -75,8 +75,7 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
             continue
         contact, role = person
         add("questions", f"For {contact.name} ({contact.title}): {question}",
-            [SourceRef(uri=f"contact:{contact.id}/field/name", quote=f"Name: {contact.name}", kind="contact"),
-             SourceRef(uri=f"contact:{contact.id}/field/title", quote=f"Title: {contact.title}", kind="contact")],
+            [cite_field("contact", contact, "name"), cite_field("contact", contact, "title")],
             label=label, playbook_element=coverage.key)
 
     # Objections already raised: newest first, one per category, in the customer's words.

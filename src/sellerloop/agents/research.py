@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
-from sellerloop.evidence.sources import cite_whole, format_value, resolve_source
+from sellerloop.evidence.sources import cite_field, cite_whole, format_value, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import Account, Contact, Signal, Ticket, UsageMetric
 from sellerloop.verifier.models import SourceRef
@@ -110,8 +110,7 @@ def gather(*, session: Session, account: Account, playbook: Playbook, owners: se
 
 
 def _contact_refs(contact: Contact) -> list[SourceRef]:
-    return [SourceRef(uri=f"contact:{contact.id}/field/name", quote=f"Name: {contact.name}", kind="contact"),
-            SourceRef(uri=f"contact:{contact.id}/field/title", quote=f"Title: {contact.title}", kind="contact")]
+    return [cite_field("contact", contact, "name"), cite_field("contact", contact, "title")]
 
 
 SENIORITY = re.compile(r"\b(chief|vp|vice president|head|director|ciso|cfo|cio|cto|coo|ceo)\b", re.I)
