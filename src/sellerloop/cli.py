@@ -164,17 +164,28 @@ def import_signals_command(
         out.print(f"{s['id']}  {s['kind']}  {s['title']}", markup=False, highlight=False)
 
 
+def _serve_to(session, user_id: str | None) -> None:
+    """`--as USER`: the session serves that person (their record access, sensitive fields masked)."""
+    if user_id is not None:
+        from sellerloop.policy.access import get_user
+        from sellerloop.policy.fields import bind_viewer
+
+        bind_viewer(session, user=get_user(session=session, user_id=user_id))
+
+
 @records_app.command("list")
 def records_list(
     record_type: Annotated[str, typer.Argument(help="accounts, opportunities, contacts or transcripts")],
     limit: Annotated[int | None, typer.Option(help="at most this many rows")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON rows")] = False,
+    acting_user: Annotated[str | None, typer.Option("--as", help="as this user: only what they may see")] = None,
 ) -> None:
     """List records: id and name, and for opportunities stage, account and owner."""
     from sellerloop.records.service import list_records
 
     engine = _engine()
     with session_scope(engine) as session:
+        _serve_to(session, acting_user)
         rows = list_records(session=session, record_type=record_type, limit=limit)
     if as_json:
         _print_json(rows)
@@ -194,12 +205,14 @@ def records_list(
 def source_show(
     uri: Annotated[str, typer.Argument(help="e.g. activity:ID, transcript:ID#t=12.5-18.0, opportunity:ID/field/close_date")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON with kind, title, page and text")] = False,
+    acting_user: Annotated[str | None, typer.Option("--as", help="as this user: only what they may see")] = None,
 ) -> None:
     """Print the full text behind a source: every quote an agent cites from it appears here verbatim."""
     from sellerloop.evidence.sources import resolve_source
 
     engine = _engine()
     with session_scope(engine) as session:
+        _serve_to(session, acting_user)
         source = resolve_source(session=session, uri=uri)
     if as_json:
         _print_json({"uri": source.uri, "kind": source.kind, "title": source.title, "text": source.text,

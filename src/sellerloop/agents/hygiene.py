@@ -40,6 +40,7 @@ from sellerloop.evidence.deals import DealEvidence, load_deal
 from sellerloop.evidence.sources import cite_field, field_label, format_value
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
+from sellerloop.policy.fields import is_masked
 from sellerloop.records.models import CLOSED_STAGES, Activity, Contact, Opportunity, Utterance
 from sellerloop.verifier.models import SourceRef
 
@@ -360,7 +361,8 @@ def _tidy(facts: FactList, session: Session, playbook: Playbook, o: Opportunity,
     _contact_roles(facts, deal)
 
     for name in REQUIRED_FIELDS:
-        if getattr(o, name) in (None, ""):
+        # A masked field (policy/fields.py) is not empty: it is one the person this runs for may not see.
+        if getattr(o, name) in (None, "") and not is_masked(o, name):
             facts.add("missing_fields", f"{field_label(name)}: empty, a required field of an open deal.",
                       [cite_field("opportunity", o, name)], label=f"Missing field · {field_label(name)}", field=name)
     stage = cite_field("opportunity", o, "stage")
@@ -390,6 +392,8 @@ def _close_date(facts: FactList, o: Opportunity, deal: DealEvidence) -> None:
 
 
 def _next_step(facts: FactList, o: Opportunity, deal: DealEvidence) -> None:
+    if is_masked(o, "next_step"):  # the old value is unknown here: a change to it could not be checked
+        return
     found = _latest_next_step(deal)
     if found is None:
         return
@@ -415,7 +419,7 @@ def _stage(facts: FactList, o: Opportunity, exits_to: str, coverage) -> None:
 
 def _contact_roles(facts: FactList, deal: DealEvidence) -> None:
     for contact, deal_role in deal.contacts:
-        if deal_role or contact.role_in_deal:
+        if deal_role or contact.role_in_deal or is_masked(contact, "title"):
             continue
         refs = [cite_field("contact", contact, "name"), cite_field("contact", contact, "title")]
         title, how = contact.title, "title"

@@ -74,8 +74,10 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
             add("questions", question, [], label=label, playbook_element=coverage.key)
             continue
         contact, role = person
-        add("questions", f"For {contact.name} ({contact.title}): {question}",
-            [cite_field("contact", contact, "name"), cite_field("contact", contact, "title")],
+        # A title may be empty, or masked for this person (policy/fields.py): then the question names the contact.
+        who = f"{contact.name} ({contact.title})" if contact.title else contact.name
+        add("questions", f"For {who}: {question}",
+            [cite_field("contact", contact, "name")] + ([cite_field("contact", contact, "title")] if contact.title else []),
             label=label, playbook_element=coverage.key)
 
     # Objections already raised: newest first, one per category, in the customer's words.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
-from sellerloop.evidence.sources import cite_field, cite_whole, format_value, resolve_source
+from sellerloop.evidence.sources import HIDDEN_VALUE, cite_field, cite_whole, format_value, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import Account, Contact, Signal, Ticket, UsageMetric
 from sellerloop.verifier.models import SourceRef
@@ -83,7 +83,8 @@ def gather(*, session: Session, account: Account, playbook: Playbook, owners: se
     pipeline = resolve_source(session=session, uri=f"pipeline:{account.id}")
     header, open_line, won_line = pipeline.text.splitlines()[:3]
     uri = pipeline.uri
-    if owners is None:  # the pipeline report counts every seller's deals: only for those who may see them all
+    # The pipeline report counts every seller's deals: only for those who may see them all, amounts included.
+    if owners is None and HIDDEN_VALUE not in open_line + won_line:
         add("summary", f"{account.name} has {_lead_number(open_line)} open opportunities worth "
                        f"{_trailing_amount(open_line)} USD and has won {_lead_number(won_line)} worth "
                        f"{_trailing_amount(won_line)} USD.",
@@ -119,7 +120,8 @@ SENIORITY = re.compile(r"\b(chief|vp|vice president|head|director|ciso|cfo|cio|c
 def _senior_contacts(session: Session, account: Account, limit: int = 3) -> list[Contact]:
     contacts = session.scalars(select(Contact).where(Contact.account_id == account.id, Contact.title.is_not(None))
                                .order_by(Contact.name)).all()
-    return sorted(contacts, key=lambda c: not SENIORITY.search(c.title or ""))[:limit]
+    # Filtered again here: the database has the title, but it may be masked for this person (policy/fields.py).
+    return sorted((c for c in contacts if c.title), key=lambda c: not SENIORITY.search(c.title))[:limit]
 
 
 def _events(session: Session, account: Account) -> list[Event]:

@@ -21,15 +21,16 @@ from sellerloop.evidence.deals import DealEvidence
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import get_playbook
 from sellerloop.policy.access import (
+    AccessDenied,
     get_user,
     require_account,
     require_opportunity,
     require_transcript,
     visible_owner_ids,
 )
+from sellerloop.policy.fields import bind_viewer, viewer_of
 from sellerloop.policy.levels import level_for, placement_for
-from sellerloop.policy.models import Policy
-from sellerloop.policy.service import policy_in_force
+from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Opportunity, User
 from sellerloop.verifier.service import verify_claims
 
@@ -79,17 +80,26 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
         raise BadInput(f"{use_case} takes no limit")
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    bound = viewer_of(session)
+    if bound is not None and bound.user is not None:  # a session serving a person runs agents for that person
+        if acting_user_id not in (None, bound.user.id):
+            raise AccessDenied(f"this session serves {bound.user.name}; it cannot run agents as {acting_user_id!r}")
+        acting_user_id = bound.user.id
     user = get_user(session=session, user_id=acting_user_id) if acting_user_id else None
+    # From here on the session serves this agent running for `user` (for nobody without one): what it loads
+    # has the sensitive fields they may not see masked, so those never reach the brief or an LLM prompt.
+    bind_viewer(session, user=user, agents=(spec.use_case,))
     if owners is ...:
         owners = visible_owner_ids(session=session, user=user)
-    records = _records(session=session, user=user, subject=subject, transcript_id=transcript_id)
+    records = _records(session=session, user=user, subject=subject, transcript_id=transcript_id,
+                       agent=spec.use_case)
     playbook = playbook if isinstance(playbook, Playbook) else get_playbook(playbook)
     extras = {"limit": limit, "deal": deal}
     brief = spec.gather(session=session, playbook=playbook, owners=owners,
                         **{key: records.get(key, extras.get(key)) for key in spec.reads})
     composer = composer or DeterministicComposer()
     items, dropped = verify_items(session=session, items=composer.compose(brief))
-    level = level_for(spec.use_case, policy=_policy(session))
+    level = level_for(spec.use_case, policy=session_policy(session))
     return AgentRun(use_case=spec.use_case, subject=brief.subject, inputs=brief.inputs, autonomy_level=level,
                     placement=placement_for(level), items=items, dropped_unsupported=dropped,
                     composer=composer.name, playbook=brief.playbook, acting_user=acting_user_id,
@@ -99,28 +109,22 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
 MAX_LIMIT = 10
 
 
-def _policy(session: Session) -> Policy:
-    """The policy in force, read once per session: a whole-book run does not look at the file 180,000 times, and
-    a changed policy (the kill switch) applies from the next session: the next page, command or chunk."""
-    policy = session.info.get("policy")
-    if policy is None:
-        policy = session.info["policy"] = policy_in_force()
-    return policy
-
-
 def _a(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
-def _records(*, session: Session, user: User | None, subject: Subject, transcript_id: str | None) -> dict:
-    """The subject record and the records it implies, each checked against what `user` may see."""
+def _records(*, session: Session, user: User | None, subject: Subject, transcript_id: str | None,
+             agent: str) -> dict:
+    """The subject record and the records it implies, each checked against what `agent`, running for `user`,
+    may see (Cedar's `Agent::` principal: never more than the person)."""
     records: dict = {}
     if subject.type == "account":
-        records["account"] = require_account(session=session, user=user, account_id=subject.id)
+        records["account"] = require_account(session=session, user=user, account_id=subject.id, agent=agent)
     elif subject.type == "opportunity":
-        records["opportunity"] = require_opportunity(session=session, user=user, opportunity_id=subject.id)
+        records["opportunity"] = require_opportunity(session=session, user=user, opportunity_id=subject.id,
+                                                     agent=agent)
     if subject.type == "transcript" or transcript_id is not None:
-        transcript = require_transcript(session=session, user=user,
+        transcript = require_transcript(session=session, user=user, agent=agent,
                                         transcript_id=subject.id if subject.type == "transcript" else transcript_id)
         opportunity = records.get("opportunity")
         if opportunity is not None and transcript.opportunity_id != opportunity.id:

@@ -32,6 +32,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
+from sellerloop.policy.access import (
+    AccessDenied,
+    opportunity_filter,
+    require_account,
+    require_opportunity,
+    require_transcript,
+    visible_owner_ids,
+)
+from sellerloop.policy.fields import is_masked, viewer_of
 from sellerloop.records.models import (
     OPEN_STAGES,
     STAGES,
@@ -103,7 +112,29 @@ def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
     resolver = _RESOLVERS.get(kind)
     if resolver is None:
         raise BadInput(f"unknown source kind {kind!r} in {uri!r}; known: {', '.join(sorted(_RESOLVERS))}, http(s)")
-    return resolver(session, uri, rest)
+    return _visible(session, resolver(session, uri, rest))
+
+
+def _visible(session: Session, source: ResolvedSource) -> ResolvedSource:
+    """The source, if the session's viewer may see the record it belongs to (AccessDenied otherwise): a source
+    link, a highlighted quote or a cited field must not show what the record page would not."""
+    bound = viewer_of(session)
+    user = bound.user if bound is not None else None
+    if user is None:
+        return source
+    kind, record_id = source.record_type, source.record_id
+    if kind == "contact":
+        contact = session.get(Contact, record_id)
+        kind, record_id = "account", contact.account_id if contact is not None else None
+    if kind == "opportunity":
+        require_opportunity(session=session, user=user, opportunity_id=record_id)
+    elif kind == "account" and record_id:
+        require_account(session=session, user=user, account_id=record_id)
+    elif kind == "transcript":
+        require_transcript(session=session, user=user, transcript_id=record_id)
+    elif kind != "user" or not record_id:  # the staff directory is for everyone; anything else unknown: refused
+        raise AccessDenied(f"{user.name} may not see {source.uri}")
+    return source
 
 
 PRELOADED = "sellerloop.preloaded_sources"
@@ -165,7 +196,12 @@ def field_label(field: str) -> str:
     return FIELD_LABELS.get(field) or field.replace("_", " ").capitalize()
 
 
+HIDDEN_VALUE = "(hidden)"  # a sensitive field the viewer may not see (policy/fields.py)
+
+
 def _field_line(session: Session, row, field: str) -> str:
+    if is_masked(row, field):
+        return f"{field_label(field)}: {HIDDEN_VALUE}"
     value = getattr(row, field)
     if field in REFERENCES and value is not None:
         referenced = session.get(REFERENCES[field], value)
@@ -185,7 +221,7 @@ def cite_field(kind: str, row, field: str) -> SourceRef:
 
 def _field_lines(session: Session, row) -> list[str]:
     return [_field_line(session, row, c.name) for c in row.__table__.columns
-            if c.name not in HIDDEN_FIELDS and getattr(row, c.name) not in (None, "")]
+            if c.name not in HIDDEN_FIELDS and (getattr(row, c.name) not in (None, "") or is_masked(row, c.name))]
 
 
 def _record(kind: str):
@@ -244,6 +280,8 @@ def field_history_source(opportunity: Opportunity, changes: Sequence[FieldChange
 
 def field_change_line(change: FieldChange) -> str:
     by = f" · by {change.changed_by}" if change.changed_by else ""
+    if is_masked(change, "new_value"):
+        return f"{format_value(change.changed_at)} · {field_label(change.field)}: {HIDDEN_VALUE}{by}"
     return (f"{format_value(change.changed_at)} · {field_label(change.field)}: {change.old_value or '(empty)'}"
             f" → {change.new_value or '(empty)'}{by}")
 
@@ -332,7 +370,10 @@ def _usage(session: Session, uri: str, rest: str) -> ResolvedSource:
 
 def _pipeline(session: Session, uri: str, rest: str) -> ResolvedSource:
     account = _get(session, Account, rest, uri)
-    opportunities = session.scalars(select(Opportunity).where(Opportunity.account_id == rest)
+    bound = viewer_of(session)
+    owners = visible_owner_ids(session=session, user=bound.user if bound is not None else None)
+    opportunities = session.scalars(select(Opportunity).where(Opportunity.account_id == rest,
+                                                              opportunity_filter(owners))
                                     .order_by(Opportunity.close_date, Opportunity.id)).all()
     by_stage: dict[str, list[Opportunity]] = {}
     for o in opportunities:
@@ -340,15 +381,23 @@ def _pipeline(session: Session, uri: str, rest: str) -> ResolvedSource:
     counts = ", ".join(f"{stage} {len(by_stage[stage])}" for stage in STAGES if stage in by_stage)
     lines = [f"Pipeline of {account.name}: {len(opportunities)} opportunities ({counts or 'none'})"]
     open_ones = [o for o in opportunities if o.stage in OPEN_STAGES]
-    lines.append(f"Open: {len(open_ones)} opportunities, {format_value(_total(open_ones))} USD")
+    lines.append(f"Open: {len(open_ones)} opportunities, {_total_shown(open_ones)} USD")
     won = by_stage.get("Won", [])
-    lines.append(f"Won: {len(won)} opportunities, {format_value(_total(won))} USD")
-    owners = dict(session.execute(select(User.id, User.name)).all())
+    lines.append(f"Won: {len(won)} opportunities, {_total_shown(won)} USD")
+    names = dict(session.execute(select(User.id, User.name)).all())
     for o in open_ones:
         close = f" · expected close {o.close_date.isoformat()}" if o.close_date else ""
-        lines.append(f"- {o.name} · {o.stage} · {format_value(o.amount)} USD{close} · {owners.get(o.owner_id, '')}")
+        amount = HIDDEN_VALUE if is_masked(o, "amount") else format_value(o.amount)
+        lines.append(f"- {o.name} · {o.stage} · {amount} USD{close} · {names.get(o.owner_id, '')}")
     return ResolvedSource(uri, "pipeline", f"{account.name} · pipeline", "\n".join(lines), "account", rest,
                           anchor="opportunities")
+
+
+def _total_shown(opportunities) -> str:
+    """The total, or (hidden) when one of the amounts is masked: a partial sum would be a wrong figure."""
+    if any(is_masked(o, "amount") for o in opportunities):
+        return HIDDEN_VALUE
+    return format_value(_total(opportunities))
 
 
 def _total(opportunities) -> float:

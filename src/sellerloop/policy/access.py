@@ -57,14 +57,14 @@ def account_filter(owners: set[str] | None):
                exists().where(Opportunity.account_id == Account.id, Opportunity.owner_id.in_(owners)))
 
 
-def require_account(*, session: Session, user: User | None, account_id: str) -> Account:
+def require_account(*, session: Session, user: User | None, account_id: str, agent: str | None = None) -> Account:
     account = session.get(Account, account_id)
     if account is None:
         raise BadInput(f"no account with id {account_id!r}")
     if user is None:
         return account
     decision = decide(principal=user, action="view", resource_kind="Account", owner_id=account.owner_id,
-                      session=session)
+                      session=session, agent=agent)
     if not decision.allowed and not _is_error(decision):
         # As in `account_filter`: an account is visible to whoever may see one of its opportunities.
         deal_owners = sorted(session.scalars(select(Opportunity.owner_id)
@@ -72,38 +72,41 @@ def require_account(*, session: Session, user: User | None, account_id: str) -> 
                              key=lambda o: (o is None, o or ""))
         if deal_owners:
             decision = decide_any(principal=user, action="view", resource_kind="Opportunity",
-                                  owner_ids=deal_owners, session=session)
+                                  owner_ids=deal_owners, session=session, agent=agent)
     if not decision.allowed:
         raise AccessDenied(_denied(user, f"account {account_id!r}", decision))
     return account
 
 
-def require_opportunity(*, session: Session, user: User | None, opportunity_id: str) -> Opportunity:
+def require_opportunity(*, session: Session, user: User | None, opportunity_id: str,
+                        agent: str | None = None) -> Opportunity:
     opportunity = session.get(Opportunity, opportunity_id)
     if opportunity is None:
         raise BadInput(f"no opportunity with id {opportunity_id!r}")
     if user is None:
         return opportunity
     decision = decide(principal=user, action="view", resource_kind="Opportunity", owner_id=opportunity.owner_id,
-                      session=session)
+                      session=session, agent=agent)
     if not decision.allowed:
         raise AccessDenied(_denied(user, f"opportunity {opportunity_id!r}", decision))
     return opportunity
 
 
-def require_transcript(*, session: Session, user: User | None, transcript_id: str) -> Transcript:
+def require_transcript(*, session: Session, user: User | None, transcript_id: str,
+                       agent: str | None = None) -> Transcript:
     """A call may be seen by whoever may see its opportunity, else its account; one tied to neither (an
-    imported corpus) only by those who see everything."""
+    imported corpus) only by those who see everything. With `agent`, the agent running for `user` is asked
+    about (Cedar's `Agent::` principal); without a user, nobody is asked: the local operator sees everything."""
     transcript = session.get(Transcript, transcript_id)
     if transcript is None:
         raise BadInput(f"no transcript with id {transcript_id!r}")
     if transcript.opportunity_id:
-        require_opportunity(session=session, user=user, opportunity_id=transcript.opportunity_id)
+        require_opportunity(session=session, user=user, opportunity_id=transcript.opportunity_id, agent=agent)
     elif transcript.account_id:
-        require_account(session=session, user=user, account_id=transcript.account_id)
+        require_account(session=session, user=user, account_id=transcript.account_id, agent=agent)
     elif user is not None:
         decision = decide(principal=user, action="view", resource_kind="Transcript", owner_id=None,
-                          session=session)
+                          session=session, agent=agent)
         if not decision.allowed:
             raise AccessDenied(_denied(user, f"transcript {transcript_id!r}", decision))
     return transcript

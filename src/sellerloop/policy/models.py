@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sellerloop.actions.catalogue import ACTION_NAMES, Risk, get_action
 from sellerloop.agents.models import Level, UseCase
+from sellerloop.policy.fields import SensitiveField
 from sellerloop.records.models import Role
 
 USE_CASES: tuple[UseCase, ...] = get_args(UseCase)
@@ -93,6 +94,8 @@ class Policy(_Strict):
     actions: dict[ActionName, ActionRisk] = Field(default_factory=dict)
     caps: Caps = Field(default_factory=Caps)
     promotion: PromotionBar = Field(default_factory=PromotionBar)
+    # Fields masked for whoever the Cedar policies do not let see them (policy/fields.py says how).
+    sensitive_fields: tuple[SensitiveField, ...] = ("Contact.phone",)
 
     def level_of(self, use_case: UseCase, action: str | None = None) -> Level:
         """The level the file sets (before the kill switch, which `levels.level_for` applies)."""

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CEDAR_POLICIES_ENV = "SELLERLOOP_CEDAR_POLICIES"
 SHIPPED_POLICIES = Path(__file__).parent / "cedar" / "records.cedar"
-ACTIONS = ("view", "approve")
+ACTIONS = ("view", "approve", "view_sensitive")
 RESOURCE_KINDS = ("Account", "Opportunity", "Transcript")
 _USERS_KEY = "sellerloop.permissions.users"
 
@@ -150,17 +150,17 @@ def _user_entities(users: dict, start: list[str], principal: User | None) -> lis
 # ---- decisions -----------------------------------------------------------------------------------------------
 
 def decide(*, principal: User | None, action: str, resource_kind: str, owner_id: str | None,
-           session: Session, agent: str | None = None) -> Decision:
+           session: Session, agent: str | None = None, context: dict | None = None) -> Decision:
     """May `principal` (or, with `agent`, the agent with that use-case name running for `principal`) perform
-    `action` ("view", "approve") on a record of `resource_kind` ("Account", "Opportunity", "Transcript") owned by
+    `action` ("view", "approve", "view_sensitive" with the field in `context`) on a record of `resource_kind` ("Account", "Opportunity", "Transcript") owned by
     `owner_id`? No principal and no agent is the local operator (CLI without `--as`), who sees everything, as
     `visible_owner_ids` says; an agent with no principal acts for nobody and is refused by the shipped policies."""
     return decide_any(principal=principal, action=action, resource_kind=resource_kind, owner_ids=[owner_id],
-                      session=session, agent=agent)
+                      session=session, agent=agent, context=context)
 
 
 def decide_any(*, principal: User | None, action: str, resource_kind: str, owner_ids: list[str | None],
-               session: Session, agent: str | None = None) -> Decision:
+               session: Session, agent: str | None = None, context: dict | None = None) -> Decision:
     """`decide` for several records of one kind at once (one Cedar batch): allowed as soon as one of the records,
     owned by `owner_ids` in turn, is allowed; a policy error on any of them is a denial. No records: denied."""
     if principal is None and agent is None:
@@ -191,7 +191,8 @@ def decide_any(*, principal: User | None, action: str, resource_kind: str, owner
         resource = _uid(resource_kind, f"record-{n}")
         entities.append({"uid": resource, "parents": [],
                          "attrs": {"owner": {"__entity": _uid("User", owner_id)}} if owner_id else {}})
-        requests.append({"principal": who, "action": _uid("Action", action), "resource": resource, "context": {}})
+        requests.append({"principal": who, "action": _uid("Action", action), "resource": resource,
+                         "context": context or {}})
     try:
         results = cedarpy.is_authorized_batch(requests, policies, entities)
     except Exception as e:  # noqa: BLE001 - fail closed on anything Cedar raises

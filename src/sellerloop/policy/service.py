@@ -335,3 +335,15 @@ def _load_cached(path: str, _stamp: int) -> Policy:
 def policy_in_force() -> Policy:
     """The policy at `SELLERLOOP_POLICY`, else the shipped default; read again when the file changes."""
     return load_policy(policy_file_in_force())
+
+
+SESSION_POLICY_KEY = "policy"
+
+
+def session_policy(session) -> Policy:
+    """The policy in force, read once per session: a whole-book run does not look at the file 180,000 times, and
+    a changed policy (the kill switch) applies from the next session: the next page, command or chunk."""
+    policy = session.info.get(SESSION_POLICY_KEY)
+    if policy is None:
+        policy = session.info[SESSION_POLICY_KEY] = policy_in_force()
+    return policy

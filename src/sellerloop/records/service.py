@@ -1,4 +1,9 @@
-"""Reading records: counts, listings and single records with what hangs off them."""
+"""Reading records: counts, listings and single records with what hangs off them.
+
+Every read here serves the session's viewer (policy/fields.py `bind_viewer`: the signed-in person, `--as`): one
+record they may not see is refused (policy.access, through Cedar), lists and what hangs off a record hold only
+what they may see, and sensitive fields arrive masked. A session nobody is bound to is the local operator's.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +12,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, NotFound
+from sellerloop.policy.access import (
+    account_filter,
+    opportunity_filter,
+    require_account,
+    require_opportunity,
+    require_transcript,
+    visible_owner_ids,
+)
+from sellerloop.policy.fields import viewer_of
 from sellerloop.records.models import (
     RECORD_TYPES,
     Account,
@@ -26,6 +40,26 @@ from sellerloop.records.models import (
 LISTABLE = ("accounts", "opportunities", "contacts", "transcripts", "users", "products")
 
 
+def viewer(session: Session) -> User | None:
+    """The person the session serves, or None for the local operator (and agents running for nobody)."""
+    bound = viewer_of(session)
+    return bound.user if bound is not None else None
+
+
+def visible_owners(session: Session) -> set[str] | None:
+    return visible_owner_ids(session=session, user=viewer(session))
+
+
+def visible_opportunity_ids(owners: set[str] | None):
+    """Opportunity ids the owners' set allows, as a subquery (activities and calls hang off them)."""
+    return select(Opportunity.id).where(opportunity_filter(owners))
+
+
+def _hangs_off_visible(column, owners: set[str] | None):
+    """A row tied to an opportunity is visible with it; a row tied only to the account, with the account."""
+    return True if owners is None else or_(column.is_(None), column.in_(visible_opportunity_ids(owners)))
+
+
 def count_records(*, session: Session) -> dict[str, dict[str, int]]:
     """Counts per record type, real and synthetic apart: {"accounts": {"real": 85, "synthetic": 0, "total": 85}}."""
     counts: dict[str, dict[str, int]] = {}
@@ -43,6 +77,9 @@ def list_records(*, session: Session, record_type: str, limit: int | None = None
         raise BadInput(f"unknown record type {record_type!r}; choose one of {', '.join(LISTABLE)}")
     model = RECORD_TYPES[record_type]
     stmt = select(model).order_by(model.id)
+    owners = visible_owners(session)
+    if owners is not None:
+        stmt = stmt.where(_listing_filter(record_type, owners))
     if limit:
         stmt = stmt.limit(limit)
     if record_type == "opportunities":
@@ -66,6 +103,20 @@ def list_records(*, session: Session, record_type: str, limit: int | None = None
     return [{"id": r.id, "name": r.name, "synthetic": r.synthetic} for r in session.scalars(stmt)]
 
 
+def _listing_filter(record_type: str, owners: set[str]):
+    if record_type == "accounts":
+        return account_filter(owners)
+    if record_type == "opportunities":
+        return opportunity_filter(owners)
+    if record_type == "contacts":
+        return Contact.account_id.in_(select(Account.id).where(account_filter(owners)))
+    if record_type == "transcripts":
+        return or_(Transcript.opportunity_id.in_(visible_opportunity_ids(owners)),
+                   Transcript.opportunity_id.is_(None)
+                   & Transcript.account_id.in_(select(Account.id).where(account_filter(owners))))
+    return True  # users and products: the directory and the price list are for everyone
+
+
 @dataclass
 class Page:
     items: list
@@ -79,7 +130,7 @@ class Page:
 
 
 def search_accounts(*, session: Session, query: str = "", page: int = 1, per_page: int = 25) -> Page:
-    stmt = select(Account)
+    stmt = select(Account).where(account_filter(visible_owners(session)))
     if query.strip():
         like = f"%{query.strip().lower()}%"
         stmt = stmt.where(or_(func.lower(Account.name).like(like), func.lower(Account.sector).like(like),
@@ -91,24 +142,21 @@ def search_accounts(*, session: Session, query: str = "", page: int = 1, per_pag
 
 
 def get_account(*, session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
+    if session.get(Account, account_id) is None:
         raise NotFound(f"no account with id {account_id!r}")
-    return account
+    return require_account(session=session, user=viewer(session), account_id=account_id)
 
 
 def get_opportunity(*, session: Session, opportunity_id: str) -> Opportunity:
-    opportunity = session.get(Opportunity, opportunity_id)
-    if opportunity is None:
+    if session.get(Opportunity, opportunity_id) is None:
         raise NotFound(f"no opportunity with id {opportunity_id!r}")
-    return opportunity
+    return require_opportunity(session=session, user=viewer(session), opportunity_id=opportunity_id)
 
 
 def get_transcript(*, session: Session, transcript_id: str) -> Transcript:
-    transcript = session.get(Transcript, transcript_id)
-    if transcript is None:
+    if session.get(Transcript, transcript_id) is None:
         raise NotFound(f"no transcript with id {transcript_id!r}")
-    return transcript
+    return require_transcript(session=session, user=viewer(session), transcript_id=transcript_id)
 
 
 @dataclass
@@ -124,15 +172,18 @@ class AccountView:
 
 def account_view(*, session: Session, account_id: str, timeline_limit: int = 50) -> AccountView:
     account = get_account(session=session, account_id=account_id)
+    owners = visible_owners(session)
     return AccountView(
         account=account,
         contacts=list(session.scalars(select(Contact).where(Contact.account_id == account_id)
                                       .order_by(Contact.name))),
-        opportunities=list(session.scalars(select(Opportunity).where(Opportunity.account_id == account_id)
+        opportunities=list(session.scalars(select(Opportunity).where(Opportunity.account_id == account_id,
+                                                                     opportunity_filter(owners))
                                            .order_by(Opportunity.stage.in_(("Won", "Lost")),
                                                      Opportunity.close_date.desc(), Opportunity.id))),
-        activities=list(session.scalars(select(Activity).where(Activity.account_id == account_id)
-                                        .order_by(Activity.occurred_at.desc()).limit(timeline_limit))),
+        activities=list(session.scalars(select(Activity).where(
+            Activity.account_id == account_id, _hangs_off_visible(Activity.opportunity_id, owners))
+            .order_by(Activity.occurred_at.desc()).limit(timeline_limit))),
         signals=list(session.scalars(select(Signal).where(Signal.account_id == account_id)
                                      .order_by(Signal.published_at.desc()))),
         tickets=list(session.scalars(select(Ticket).where(Ticket.account_id == account_id)
@@ -178,7 +229,7 @@ def search_opportunities(*, session: Session, stage: str = "", owner_id: str = "
     """Opportunities filtered by stage and owner, open ones first, newest close date first."""
     from sellerloop.records.models import STAGES
 
-    stmt = select(Opportunity)
+    stmt = select(Opportunity).where(opportunity_filter(visible_owners(session)))
     if stage:
         if stage not in STAGES:
             raise BadInput(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
@@ -208,6 +259,7 @@ def open_opportunity_counts(*, session: Session, account_ids: list[str]) -> dict
     if not account_ids:
         return {}
     rows = session.execute(select(Opportunity.account_id, func.count())
-                           .where(Opportunity.account_id.in_(account_ids), Opportunity.stage.in_(OPEN_STAGES))
+                           .where(Opportunity.account_id.in_(account_ids), Opportunity.stage.in_(OPEN_STAGES),
+                                  opportunity_filter(visible_owners(session)))
                            .group_by(Opportunity.account_id)).all()
     return {account_id: n for account_id, n in rows}

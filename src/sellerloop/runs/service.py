@@ -31,6 +31,7 @@ from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.deals import book_context, load_deals
 from sellerloop.playbooks.service import get_playbook
 from sellerloop.policy.access import account_filter, get_user, opportunity_filter, visible_owner_ids
+from sellerloop.policy.fields import bind_viewer
 from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript
 from sellerloop.runs.models import AgentBatch, AgentOutput
 from sellerloop.store.db import create_store_engine, session_scope
@@ -249,6 +250,11 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
     totals = {u: UseCaseTotals() for u in chunk.use_cases}
     with session_scope(_engine) as session:
         session.info["book_context"] = context  # the same "today" and norms for the whole batch
+        # Bound before anything is loaded: the chunk's records arrive with the sensitive fields masked that these
+        # agents, running for the batch's user (for nobody without one), may not see. Stored output is then fit
+        # for anyone who may see the record.
+        bind_viewer(session, user=get_user(session=session, user_id=acting_user) if acting_user else None,
+                    agents=chunk.use_cases)
         if chunk.kind == "opportunity":
             opportunities = session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk.ids))
                                             .order_by(Opportunity.id)).all()

@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sellerloop.errors import SellerloopError
+from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.policy.fields import bind_viewer, is_masked
 from sellerloop.store.db import session_scope
 from sellerloop.web.marks import mark_quotes
 
@@ -60,6 +61,7 @@ def mmss(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+templates.env.globals["masked"] = is_masked  # policy/fields.py: a sensitive field this viewer may not see
 templates.env.filters.update(money=_money, musd=_musd, number=_number, day=_day, when=_when, mmss=mmss,
                              marked=mark_quotes)
 
@@ -67,9 +69,25 @@ STATUS_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed"
                  422: "Bad request", 500: "Something went wrong"}
 
 
+VIEWER_PARAM = "as"
+MAX_USER_ID = 64
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request. Pages only read; an error rolls back whatever the request did."""
+    """One session per request, serving the person the request is for. Pages only read; an error rolls back
+    whatever the request did.
+
+    The person is `?as=USER_ID` until sign-in lands (then it is the signed-in user): every page, panel and API
+    answer then holds only the records they may see, with the sensitive fields they may not see masked
+    (records.service, policy/fields.py). Without it the request is the local operator's, as on the CLI."""
+    from sellerloop.policy.access import get_user
+
+    user_id = request.query_params.get(VIEWER_PARAM)
     with session_scope(request.app.state.engine) as session:
+        if user_id is not None:
+            if not user_id.strip() or len(user_id) > MAX_USER_ID:
+                raise BadInput(f"{VIEWER_PARAM}: a user id of 1 to {MAX_USER_ID} characters is required")
+            bind_viewer(session, user=get_user(session=session, user_id=user_id))
         yield session
 
 
