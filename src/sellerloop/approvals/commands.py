@@ -1,5 +1,9 @@
 """`sellerloop approvals list|show|propose|approve|reject` and `sellerloop rollback EXECUTION_ID`.
 
+`propose` proposes every action an agent drafted for a person's approval, whatever its level (a person asked for
+it); `propose --place` places each by its level instead (approvals/flows.py), so L5 actions are executed within
+policy.
+
 Approving runs the executor right after the approval is committed: the approval is kept even if the execution
 then fails or the process dies, and approving again carries out what is left (never twice)."""
 from __future__ import annotations
@@ -69,24 +73,34 @@ def show_command(approval_id: str,
 def propose_command(
     use_case: Annotated[str, typer.Argument(help="the agent whose drafts to propose, e.g. hygiene or follow-up")],
     opportunity: Annotated[str, typer.Option("--opportunity", help="the opportunity to run it on")],
+    place: Annotated[bool, typer.Option("--place", help="place each action by its level in the policy instead: "
+                                        "L1-L3 stay drafts (nothing stored), L4 waits for approval, L5 is "
+                                        "executed within policy")] = False,
     as_json: Json = False,
 ) -> None:
     """Run an agent and propose its field changes and task drafts for approval (by the agent's identity)."""
     from sellerloop.agents.models import Subject
     from sellerloop.agents.service import run_agent
+    from sellerloop.approvals.flows import Placed
+    from sellerloop.approvals.flows import place as place_by_level
     from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, ProposalHeld, proposals_from_run, propose
     from sellerloop.store.db import session_scope
 
-    approvals, held = [], []
+    placed, by = Placed(), f"{AGENT_IDENTITY_PREFIX}{use_case}"
     with session_scope(_engine()) as session:
         run = run_agent(session=session, use_case=use_case, subject=Subject(type="opportunity", id=opportunity))
-        for proposal in proposals_from_run(run):
-            try:
-                approvals.append(propose(session=session, proposal=proposal, by=f"{AGENT_IDENTITY_PREFIX}{use_case}"))
-            except ProposalHeld as e:  # a cap: the rest of the drafts wait, and the person is told why
-                held.append(e.one_line())
-    _show(approvals, as_json)
-    for reason in held:
+        if place:
+            placed = place_by_level(session=session, proposals=proposals_from_run(run), by=by)
+        else:
+            for proposal in proposals_from_run(run):
+                try:
+                    placed.approvals.append(propose(session=session, proposal=proposal, by=by))
+                except ProposalHeld as e:  # a cap: the rest of the drafts wait, and the person is told why
+                    placed.held.append(e.one_line())
+    _show(placed.approvals, as_json)
+    if placed.drafts:
+        sys.stderr.write(f"left as drafts by their level (nothing stored): {len(placed.drafts)}\n")
+    for reason in placed.held:
         sys.stderr.write(f"held back: {reason}\n")
 
 

@@ -11,18 +11,22 @@ allow is refused with a one-line reason, whoever asks: the web, the CLI or the e
 
 The payload is the action's catalogue model (actions/catalogue.py), validated when proposed and again when
 edited, so an approver cannot turn a note into an email nor add fields the action does not have.
+
+Who approves: a person (`approve`), or, at L5 only, the policy itself (`approve_by_policy`): a decision of its
+own kind, by `policy:L5`, carrying the rule in force (level, risk, reversibility), so that a policy approval can
+never be mistaken for a person's nor made by one. It is refused for anything but a low-risk, reversible action.
 """
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sellerloop.actions.catalogue import Risk, get_action, risk_of, validate_payload
+from sellerloop.actions.catalogue import Risk, get_action, is_reversible, risk_of, validate_payload
 from sellerloop.errors import BadInput
 from sellerloop.store.db import Base
 
@@ -55,15 +59,30 @@ class InvalidTransition(BadInput):
     http_status = 409
 
 
+POLICY_IDENTITY_PREFIX = "policy:"  # the identity of an approval by the policy itself: policy:L5
+
+
+class PolicyRule(BaseModel):
+    """Why the policy approved an action on its own: the rule in force when it did (DESIGN.md §4, L5)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level: Literal["L5"]  # the only level at which the policy approves
+    path: str  # where the policy file sets that level, e.g. "levels.follow-up.create_task"
+    risk: Risk  # the action's risk under the policy, for this payload
+    reversible: bool
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     state: State
-    by: str  # a user id, or the agent's service identity for `proposed`, the executor for `executed`
+    by: str  # a user id, the agent's service identity for `proposed`, policy:L5, the executor for `executed`
     at: dt.datetime
-    reason: str | None = None  # required for a rejection
+    reason: str | None = None  # required for a rejection; for an approval by the policy, the rule in words
     payload: dict[str, Any] | None = None  # the edited payload of approved_with_edits
     execution_id: str | None = None  # for executed and rolled_back
+    rule: PolicyRule | None = None  # set only on an approval by the policy (approve_by_policy)
 
 
 class Proposal(BaseModel):
@@ -93,6 +112,9 @@ class Approval(BaseModel):
     id: str
     proposal: Proposal
     history: list[Decision]
+    # Near-duplicate proposals folded into this one while it was open (their sources are in the audit log's
+    # approval.merged entries). Not a state: the state machine is the same with or without merges.
+    merged: int = 0
 
     @classmethod
     def propose(cls, *, id: str, proposal: Proposal, by: str, at: dt.datetime) -> Approval:
@@ -113,6 +135,12 @@ class Approval(BaseModel):
     def approver(self) -> str | None:
         return next((d.by for d in reversed(self.history) if d.state in APPROVED), None)
 
+    @property
+    def policy_rule(self) -> PolicyRule | None:
+        """The rule under which the policy approved this, if the policy did (and not a person)."""
+        decision = next((d for d in reversed(self.history) if d.state in APPROVED), None)
+        return decision.rule if decision is not None else None
+
     def _move(self, decision: Decision) -> Approval:
         if decision.state not in NEXT[self.state]:
             allowed = ", ".join(sorted(s.value for s in NEXT[self.state])) or "nothing (it is final)"
@@ -125,6 +153,9 @@ class Approval(BaseModel):
     def approve(self, *, by: str, at: dt.datetime, payload: dict[str, Any] | None = None) -> Approval:
         """Approve as proposed, or with an edited payload (validated as the action's payload). Edits that change
         nothing are a plain approval."""
+        if by.startswith(POLICY_IDENTITY_PREFIX):
+            raise InvalidTransition(f"approval {self.id}: {by} is not a person; the policy approves only through "
+                                    "approve_by_policy, at L5")
         if self._expired(at):
             raise InvalidTransition(f"approval {self.id} expired at {self.proposal.expires_at:%Y-%m-%d %H:%M}")
         if payload is None or validate_payload(self.proposal.action, payload) == \
@@ -132,6 +163,22 @@ class Approval(BaseModel):
             return self._move(Decision(state=State.approved, by=by, at=at))
         edited = validate_payload(self.proposal.action, payload).model_dump(mode="json")
         return self._move(Decision(state=State.approved_with_edits, by=by, at=at, payload=edited))
+
+    def approve_by_policy(self, *, at: dt.datetime, rule: PolicyRule) -> Approval:
+        """Approve without a person, because the policy places this action at L5. Checked here again, whatever
+        the caller worked out: the rule must say low risk and reversible, and so must the catalogue for this
+        payload (a stage, amount or close-date change is high risk whatever the policy file says)."""
+        if self._expired(at):
+            raise InvalidTransition(f"approval {self.id} expired at {self.proposal.expires_at:%Y-%m-%d %H:%M}")
+        action, risk = self.proposal.action, max(self.proposal.risk, rule.risk)
+        reversible = rule.reversible and is_reversible(action)
+        if risk is not Risk.low or not reversible:
+            what = "cannot be undone" if not reversible else f"is {risk.value} risk"
+            raise InvalidTransition(f"approval {self.id}: the policy may approve only low-risk, reversible actions, "
+                                    f"and this {action} {what}; a person must approve it")
+        reason = f"executed within policy: {rule.path} is {rule.level}, and {action} is low risk and reversible"
+        return self._move(Decision(state=State.approved, by=f"{POLICY_IDENTITY_PREFIX}{rule.level}", at=at,
+                                   reason=reason, rule=rule))
 
     def reject(self, *, by: str, at: dt.datetime, reason: str) -> Approval:
         if not reason or not reason.strip():

@@ -6,19 +6,25 @@ Rules kept here, whoever asks:
 - two people deciding at once cannot both win: a decision is written only if the approval's version is the one
   that person read (compare and set);
 - the same proposal made again while it is still open is the same approval (its id comes from what it proposes),
-  so re-running an agent does not pile up duplicates.
+  so re-running an agent does not pile up duplicates; one asking for the same thing in other words is merged
+  into it (DESIGN.md §5: duplicates merged);
+- only the policy approves without a person, and only at L5 (approvals/flows.py, Approval.approve_by_policy).
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
+import re
+from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sellerloop.actions.catalogue import validate_payload
 from sellerloop.agents.models import AgentRun, Item
-from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, Proposal, State
+from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
 from sellerloop.audit.service import append
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.policy.access import AccessDenied, require_account, require_opportunity, visible_owner_ids
@@ -60,9 +66,31 @@ def propose(*, session: Session, proposal: Proposal, by: str, at: dt.datetime | 
     Fatigue rules from the policy's caps (DESIGN.md §5), checked before anything is stored:
     - a proposal a person rejected stays rejected for `cooldown_days_after_rejection`: the rejected approval is
       returned rather than asking again;
+    - a proposal nobody acted on before it expired (ignored) stays expired for `cooldown_days_after_ignored`:
+      the expired approval is returned;
+    - a near-duplicate of an open approval on the same record (same field change but for case and spacing, a
+      task worded alike and due within a week) is merged into it: the open one is returned, its merge count
+      raised, and the new reason and sources go to the audit log (approval.merged);
     - at most `max_open_per_record` open approvals per record and `max_per_seller_per_day` new ones per seller
       (the record's owner) per day: more raise ProposalHeld;
-    - a proposal expires after `expire_after_days` unless it says otherwise."""
+    - a proposal expires after `expire_after_days` unless it says otherwise.
+    The same proposal once executed is done: it returns the executed approval, so a re-run acts once."""
+    return proposed(session=session, proposal=proposal, by=by, at=at, policy=policy).approval
+
+
+@dataclass(frozen=True)
+class Proposed:
+    """What `propose` did with a proposal: the approval it stands for now, and how it came to be that one."""
+
+    approval: Approval
+    # created: stored now; open: the same one was open; merged: folded into an open near-duplicate; rejected,
+    # ignored: in its cooldown after a rejection or an expiry; done: the same one was executed already.
+    outcome: Literal["created", "open", "merged", "rejected", "ignored", "done"]
+
+
+def proposed(*, session: Session, proposal: Proposal, by: str, at: dt.datetime | None = None,
+             policy: Policy | None = None) -> Proposed:
+    """`propose`, telling the caller which rule decided (the placement flow acts only on what it stored)."""
     at = at or now()
     caps = (policy or policy_in_force()).caps
     if proposal.expires_at is None:
@@ -75,11 +103,23 @@ def propose(*, session: Session, proposal: Proposal, by: str, at: dt.datetime | 
         row = session.get(ApprovalRow, approval_id)
         if row is None:
             break
+        if row.state in OPEN_STATES and row.expires_at is not None and row.expires_at <= at:
+            _expire(session, row, at)  # its time is up though nobody swept it yet: it was ignored
         if row.state in OPEN_STATES:
-            return Approval.model_validate(row.approval)
+            return Proposed(Approval.model_validate(row.approval), "open")
+        if row.state == State.executed.value:
+            return Proposed(Approval.model_validate(row.approval), "done")  # carried out: never twice
         if row.state == State.rejected.value and at - row.updated_at < dt.timedelta(
                 days=caps.cooldown_days_after_rejection):
-            return Approval.model_validate(row.approval)  # rejected lately: not asked again yet
+            return Proposed(Approval.model_validate(row.approval), "rejected")  # rejected lately: not asked again
+        if row.state == State.expired.value and at - row.updated_at < dt.timedelta(
+                days=caps.cooldown_days_after_ignored):
+            approval = Approval.model_validate(row.approval)
+            if _ignored(approval):
+                return Proposed(approval, "ignored")  # left alone lately: not asked again yet
+    merged = _merge_near_duplicate(session, proposal, by, at)
+    if merged is not None:
+        return Proposed(merged, "merged")
     _check_caps(session, proposal, caps, at)
     approval = Approval.propose(id=approval_id, proposal=proposal, by=by, at=at)
     session.add(ApprovalRow(id=approval.id, use_case=proposal.use_case, subject=proposal.subject,
@@ -88,7 +128,90 @@ def propose(*, session: Session, proposal: Proposal, by: str, at: dt.datetime | 
                             approval=approval.model_dump(mode="json")))
     session.flush()
     _audit(session, approval, by)
-    return approval
+    return Proposed(approval, "created")
+
+
+def _ignored(approval: Approval) -> bool:
+    """Expired straight from proposed: nobody approved, edited or rejected it. (One that was approved and then
+    expired before it ran was acted on; it is not held back.)"""
+    states = [d.state for d in approval.history]
+    return states[-2:] == [State.proposed, State.expired]
+
+
+def _expire(session: Session, row: ApprovalRow, at: dt.datetime) -> None:
+    approval = Approval.model_validate(row.approval)
+    approval = approval.expire(at=max(at, approval.history[-1].at))
+    save(session=session, row=row, approval=approval)
+    _audit(session, approval, "system")
+    session.refresh(row)
+
+
+# --- near-duplicates ----------------------------------------------------------------------------------------------
+
+TASK_SIMILARITY = 0.8  # token-set Jaccard of two task subjects at or above which they are the same task
+TASK_DUE_WINDOW = dt.timedelta(days=7)  # ... if they are also due within a week of each other
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+
+
+def _merge_near_duplicate(session: Session, proposal: Proposal, by: str, at: dt.datetime) -> Approval | None:
+    """Fold `proposal` into an open approval on the same record that asks for the same thing in other words,
+    if there is one: the open approval is kept as it is (a person may be reading it), its merge count raised,
+    and the new reason and sources are appended to the audit log, where the approval's trail already is."""
+    rows = session.scalars(select(ApprovalRow).where(
+        ApprovalRow.subject == proposal.subject, ApprovalRow.action == proposal.action,
+        ApprovalRow.state.in_(OPEN_STATES)).order_by(ApprovalRow.proposed_at, ApprovalRow.id)).all()
+    for row in rows:
+        if row.expires_at is not None and row.expires_at <= at:
+            continue  # its time is up: nothing to merge into
+        open_one = Approval.model_validate(row.approval)
+        if not near_duplicate(proposal.action, open_one.proposal.payload, proposal.payload):
+            continue
+        merged = open_one.model_copy(update={"merged": open_one.merged + 1})
+        save(session=session, row=row, approval=merged)
+        p = merged.proposal
+        append(session=session, actor=by, action="approval.merged", subject=p.subject, payload={
+            "approval": merged.id, "use_case": p.use_case, "action": p.action, "merged": merged.merged,
+            "payload": proposal.payload, "reason": proposal.reason, "sources": proposal.sources})
+        return merged
+    return None
+
+
+def near_duplicate(action: str, a: dict, b: dict) -> bool:
+    """Whether two payloads of `action` ask for the same thing: a change of the same field to the same value but
+    for case and spacing; a task on the same subject (alike after case, punctuation and spacing, or sharing at
+    least 80 % of its words) due within a week of the other; any other action, the same payload but for case
+    and spacing of its text."""
+    if action == "update_field":
+        keys = ("object", "record_id", "field")
+        return all(a.get(k) == b.get(k) for k in keys) and \
+            _loose(a.get("new")) == _loose(b.get("new")) and _loose(a.get("old")) == _loose(b.get("old"))
+    if action == "create_task":
+        first, second = validate_payload(action, a), validate_payload(action, b)
+        if abs(first.due_date - second.due_date) > TASK_DUE_WINDOW:
+            return False
+        if (first.opportunity_id, first.account_id) != (second.opportunity_id, second.account_id):
+            return False
+        words_a, words_b = _words(first.subject), _words(second.subject)
+        if words_a == words_b:
+            return True
+        union = set(words_a) | set(words_b)
+        return bool(union) and len(set(words_a) & set(words_b)) / len(union) >= TASK_SIMILARITY
+    return _loose(a) == _loose(b)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_PUNCTUATION.sub(" ", text.casefold()).split())
+
+
+def _loose(value):
+    """A JSON value with its strings compared without case and spacing."""
+    if isinstance(value, str):
+        return " ".join(value.casefold().split())
+    if isinstance(value, dict):
+        return {k: _loose(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_loose(v) for v in value]
+    return value
 
 
 def _check_caps(session: Session, proposal: Proposal, caps, at: dt.datetime) -> None:
@@ -184,6 +307,21 @@ def reject(*, session: Session, approval_id: str, user_id: str, reason: str,
     return _decide(session, approval_id, user_id, lambda a, t: a.reject(by=user_id, at=t, reason=reason), at)
 
 
+def approve_by_policy(*, session: Session, approval_id: str, rule: PolicyRule,
+                      at: dt.datetime | None = None) -> Approval:
+    """The policy's own approval, at L5: no person, and not an agent either (an agent never approves). Only the
+    placement flow (approvals/flows.py) calls it, after judging the level; Approval.approve_by_policy refuses
+    anything but a low-risk, reversible action whatever the rule says, and the executor checks it once more."""
+    row = session.get(ApprovalRow, approval_id)
+    if row is None:
+        raise NotFound(f"no approval with id {approval_id!r}")
+    current = Approval.model_validate(row.approval)
+    approval = current.approve_by_policy(at=max(at or now(), current.history[-1].at), rule=rule)
+    save(session=session, row=row, approval=approval)
+    _audit(session, approval, approval.approver)
+    return approval
+
+
 def expire_due(*, session: Session, at: dt.datetime | None = None) -> int:
     """Expire every proposed or approved-but-not-executed approval whose time is up. Returns how many."""
     at = at or now()
@@ -191,9 +329,7 @@ def expire_due(*, session: Session, at: dt.datetime | None = None) -> int:
         ApprovalRow.state.in_((State.proposed.value, State.approved.value, State.approved_with_edits.value)),
         ApprovalRow.expires_at.is_not(None), ApprovalRow.expires_at <= at)).all()
     for row in rows:
-        approval = Approval.model_validate(row.approval).expire(at=at)
-        save(session=session, row=row, approval=approval)
-        _audit(session, approval, "system")
+        _expire(session, row, at)
     return len(rows)
 
 
@@ -230,14 +366,18 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
 
 
 def _audit(session: Session, approval: Approval, actor: str) -> None:
-    """Every step of an approval goes to the audit log, in the same transaction as the step itself."""
+    """Every step of an approval goes to the audit log, in the same transaction as the step itself. An approval
+    by the policy is `approval.approved_by_policy`, with the rule it was approved under: it is not a person's
+    review, and promotion evidence (policy/autonomy.py) counts only those."""
     decision, p = approval.history[-1], approval.proposal
     payload = {"approval": approval.id, "use_case": p.use_case, "action": p.action, "risk": p.risk.value,
                "payload": approval.payload, "reason": p.reason, "sources": p.sources}
     if decision.reason:
         payload["why"] = decision.reason
-    append(session=session, actor=actor, action=f"approval.{decision.state.value}", subject=p.subject,
-           payload=payload)
+    action = f"approval.{decision.state.value}"
+    if decision.rule is not None:
+        action, payload["policy"] = "approval.approved_by_policy", decision.rule.model_dump(mode="json")
+    append(session=session, actor=actor, action=action, subject=p.subject, payload=payload)
 
 
 def _person(session: Session, user_id: str) -> User:

@@ -10,6 +10,9 @@ A field change writes only if the field still holds the approved `old` value; ot
 nothing is written (someone changed the record since the agent looked). Rollback writes the exact previous value
 back, under the same rule: only if the field still holds what the execution wrote.
 
+An action approved by the policy (L5, no person) runs only if it is low-risk and reversible, checked again here;
+its audit entry carries the rule it ran under (level, risk, reversibility).
+
 Actions that reach outside the store (send_email, book_meeting, share_asset, request_intro, add_to_sequence)
 need a connector, which does not exist yet: they are refused, permanently, with a reason.
 """
@@ -22,8 +25,14 @@ from collections.abc import Callable
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
 from sqlalchemy.orm import Session
 
-from sellerloop.actions.catalogue import validate_payload
-from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, InvalidTransition
+from sellerloop.actions.catalogue import Risk, is_reversible, validate_payload
+from sellerloop.approvals.models import (
+    APPROVED,
+    POLICY_IDENTITY_PREFIX,
+    Approval,
+    ApprovalRow,
+    InvalidTransition,
+)
 from sellerloop.approvals.service import now, save
 from sellerloop.audit.service import append as audit
 from sellerloop.errors import BadInput, NotFound, SellerloopError
@@ -73,6 +82,11 @@ def execute(*, session: Session, approval_id: str, by: str = EXECUTOR, at: dt.da
     approval = Approval.model_validate(row.approval)
     if approval.state not in APPROVED:
         raise InvalidTransition(f"approval {approval_id} is {approval.state.value}: only an approved action runs")
+    rule = approval.policy_rule
+    if approval.approver.startswith(POLICY_IDENTITY_PREFIX) and not _within_policy(approval):
+        # Approve_by_policy refuses this already; checked again here, whoever wrote the stored approval.
+        raise InvalidTransition(f"approval {approval_id} was approved by {approval.approver}, but the policy may "
+                                "execute only low-risk, reversible actions at L5; a person must approve it")
     checkpoint("claimed")
     effect = EFFECTS.get(approval.proposal.action)
     if effect is None:
@@ -86,10 +100,17 @@ def execute(*, session: Session, approval_id: str, by: str = EXECUTOR, at: dt.da
     checkpoint("approval")
     audit(session=session, actor=by, action="execution.done", subject=approval.proposal.subject,
           payload={"approval": approval_id, "execution": key, "action": approval.proposal.action,
-                   "approver": approval.approver, "diff": diff, "sources": approval.proposal.sources})
+                   "approver": approval.approver, "diff": diff, "sources": approval.proposal.sources}
+          | ({"policy": rule.model_dump(mode="json")} if rule is not None else {}))
     checkpoint("audit")
     session.flush()
     return execution
+
+
+def _within_policy(approval: Approval) -> bool:
+    rule = approval.policy_rule
+    return (rule is not None and rule.level == "L5" and rule.risk is Risk.low and rule.reversible
+            and approval.proposal.risk is Risk.low and is_reversible(approval.proposal.action))
 
 
 def rollback(*, session: Session, execution_id: str, by: str, at: dt.datetime | None = None) -> Execution:
