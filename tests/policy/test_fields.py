@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
+from sellerloop.approvals.models import Proposal
+from sellerloop.approvals.service import approve, get_approval, list_approvals, propose
+from sellerloop.policy.access import AccessDenied
 from sellerloop.policy.fields import bind_viewer, is_masked
 from sellerloop.policy.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, check_policy, policy_in_force
@@ -129,3 +132,33 @@ when { context.field == "Contact.phone" };
                   acting_user_id="t-admin", composer=Recorder())
         assert s.get(Contact, "t-cfo").phone is None
     assert seen and "Casey Chief" in seen[0] and "555" not in seen[0]
+
+
+def test_an_approval_to_change_a_field_someone_may_not_see_shows_them_hidden_values_and_they_cannot_approve_it(
+        engine, tmp_path, monkeypatch):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+                                     | {"sensitive_fields": ["Contact.phone", "Contact.title"]}))
+    monkeypatch.setenv("SELLERLOOP_POLICY", str(policy))
+    seller, owner = engine.info["seller"], engine.info["account_owner"]
+    with session_scope(engine) as s:
+        approval = propose(session=s, by="agent:hygiene", proposal=Proposal(
+            use_case="hygiene", subject=f"account:{engine.info['account']}", action="update_field",
+            payload={"object": "contact", "record_id": "t-cfo", "field": "title", "old": "CFO",
+                     "new": "Chief Financial Officer"}, reason="The signature says so."))
+    with session_scope(engine) as s:
+        (seen,) = list_approvals(session=s, user_id=seller)
+        assert (seen.payload["old"], seen.payload["new"]) == ("(hidden)", "(hidden)")
+        shown = get_approval(session=s, approval_id=approval.id, user_id=owner)
+        assert (shown.payload["old"], shown.payload["new"]) == ("CFO", "Chief Financial Officer")
+    # Even where a team lets everyone approve what they see, nobody approves a change they may not read.
+    team = tmp_path / "team.cedar"
+    team.write_text(SHIPPED_POLICIES.read_text() + """
+@id("everyone-approves-what-they-see")
+permit (principal is User, action == Action::"approve", resource);
+""")
+    monkeypatch.setenv(CEDAR_POLICIES_ENV, str(team))
+    with session_scope(engine) as s, pytest.raises(AccessDenied, match="may not see the field 'title'"):
+        approve(session=s, approval_id=approval.id, user_id=seller)
+    with session_scope(engine) as s:
+        assert approve(session=s, approval_id=approval.id, user_id=owner).state.value == "approved"

@@ -28,6 +28,7 @@ from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition
 from sellerloop.audit.service import append
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.policy.access import AccessDenied, require_account, require_opportunity, visible_owner_ids
+from sellerloop.policy.fields import field_hidden
 from sellerloop.policy.models import Policy
 from sellerloop.policy.permissions import decide
 from sellerloop.policy.service import policy_in_force
@@ -270,9 +271,11 @@ def get_approval(*, session: Session, approval_id: str, user_id: str | None = No
     row = session.get(ApprovalRow, approval_id)
     if row is None:
         raise NotFound(f"no approval with id {approval_id!r}")
-    if user_id is not None:
-        _require_subject(session, row.subject, _person(session, user_id))
-    return Approval.model_validate(row.approval)
+    if user_id is None:
+        return Approval.model_validate(row.approval)
+    person = _person(session, user_id)
+    _require_subject(session, row.subject, person)
+    return _as_seen_by(session, Approval.model_validate(row.approval), person)
 
 
 def list_approvals(*, session: Session, user_id: str | None = None, state: str | None = None) -> list[Approval]:
@@ -286,7 +289,29 @@ def list_approvals(*, session: Session, user_id: str | None = None, state: str |
     user = _person(session, user_id) if user_id else None
     if visible_owner_ids(session=session, user=user) is None:
         return [Approval.model_validate(r.approval) for r in rows]
-    return [Approval.model_validate(r.approval) for r in rows if _may_see(session, r.subject, user)]
+    return [_as_seen_by(session, Approval.model_validate(r.approval), user)
+            for r in rows if _may_see(session, r.subject, user)]
+
+
+HIDDEN = "(hidden)"
+
+
+def _hidden_field(session: Session, approval: Approval, user: User) -> bool:
+    """A field change to a sensitive field this person may not see (policy/fields.py)."""
+    payload = approval.proposal.payload
+    return approval.proposal.action == "update_field" and field_hidden(
+        session, user=user, object_type=payload.get("object", ""), record_id=payload.get("record_id"),
+        name=payload.get("field", ""))
+
+
+def _as_seen_by(session: Session, approval: Approval, user: User) -> Approval:
+    """The approval with the old and new values of a sensitive field masked, for someone who may not see it."""
+    if not _hidden_field(session, approval, user):
+        return approval
+    masked = {"old": HIDDEN, "new": HIDDEN}
+    proposal = approval.proposal.model_copy(update={"payload": approval.proposal.payload | masked})
+    history = [d.model_copy(update={"payload": d.payload | masked}) if d.payload else d for d in approval.history]
+    return approval.model_copy(update={"proposal": proposal, "history": history})
 
 
 def _may_see(session: Session, subject: str, user: User) -> bool:
@@ -359,7 +384,11 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
                      owner_id=_owner_of(session, row.subject), session=session)
     if not verdict.allowed:
         raise AccessDenied(f"{person.name} may not decide on approvals for {row.subject}: {verdict.reason}")
-    approval = move(Approval.model_validate(row.approval), at or now())
+    current = Approval.model_validate(row.approval)
+    if _hidden_field(session, current, person):  # nobody approves a change they are not allowed to read
+        field = current.proposal.payload.get("field")
+        raise AccessDenied(f"{person.name} may not see the field {field!r} this approval changes")
+    approval = move(current, at or now())
     save(session=session, row=row, approval=approval)
     _audit(session, approval, user_id)
     return approval

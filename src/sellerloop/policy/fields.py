@@ -76,11 +76,36 @@ class Viewer:
                           session=session, context=context, **ask).allowed for ask in asks)
 
 
+def decide_fields(session: Session, *, user: User | None, agents: tuple[str, ...],
+                  sensitive: frozenset[str], owner_ids: list[str | None]) -> dict:
+    """Every decision a viewer will need about `sensitive` fields of records owned by `owner_ids`, in one Cedar
+    batch per field and principal: for a whole-book run, which would otherwise ask for each new owner in each
+    chunk. The result is what `bind_viewer(decisions=...)` takes."""
+    from sellerloop.policy.permissions import decide_each, policy_files_key
+
+    decided: dict = {}
+    asks = ([None] if user is not None else []) + list(agents)
+    for name in sorted(sensitive):
+        kind = name.partition(".")[0]
+        resource = "Account" if kind == "Contact" else kind
+        allowed = [True] * len(owner_ids)
+        for agent in asks:
+            verdicts = decide_each(principal=user, action="view_sensitive", resource_kind=resource,
+                                   owner_ids=owner_ids, session=session, agent=agent, context={"field": name})
+            allowed = [a and v.allowed for a, v in zip(allowed, verdicts)]
+        decided.update({(kind, owner, name): a for owner, a in zip(owner_ids, allowed)})
+    return {(user.id if user else None, tuple(agents), policy_files_key()): decided}
+
+
 def bind_viewer(session: Session, *, user: User | None, agents: tuple[str, ...] | list[str] = (),
-                sensitive: frozenset[str] | None = None) -> Viewer | None:
+                sensitive: frozenset[str] | None = None, decisions: dict | None = None) -> Viewer | None:
     """Serve `session` to `user` (and/or `agents` acting for them) from now on. Binding again only ever hides
     more: the new viewer joins the one already bound (both must be allowed), and objects already loaded are
-    masked again. No user and no agent is the local operator: nothing is bound, nothing is masked."""
+    masked again. No user and no agent is the local operator: nothing is bound, nothing is masked.
+
+    `decisions` lets a caller that serves the same viewer in many sessions (a whole-book run's chunks) keep the
+    Cedar decisions between them; it is keyed by the viewer and the policy files, so a changed file is asked
+    again."""
     current: Viewer | None = session.info.get(_VIEWER_KEY)
     if sensitive is None:
         from sellerloop.policy.service import session_policy
@@ -96,11 +121,38 @@ def bind_viewer(session: Session, *, user: User | None, agents: tuple[str, ...] 
     elif user is None and not agents:
         return None
     viewer = Viewer(user=user, agents=tuple(agents), sensitive=sensitive)
+    if decisions is not None:
+        from sellerloop.policy.permissions import policy_files_key
+
+        key = (user.id if user else None, viewer.agents, policy_files_key())
+        viewer._decisions = decisions.setdefault(key, {})
     session.info[_VIEWER_KEY] = viewer
     if viewer.sensitive:
         for obj in list(session.identity_map.values()):
             _mask(obj, session)
     return viewer
+
+
+def field_hidden(session: Session, *, user: User, object_type: str, record_id: str | None, name: str) -> bool:
+    """Is one field of one record (`object_type` "account", "contact", "opportunity") a sensitive field `user`
+    may not see? For what holds a field's value outside the record itself: an approval's old → new."""
+    from sellerloop.policy.service import session_policy
+
+    kind = HISTORY_KINDS.get(object_type)
+    qualified = f"{kind}.{name}"
+    if kind is None or qualified not in session_policy(session).sensitive_fields:
+        return False
+    viewer = Viewer(user=user, sensitive=frozenset({qualified}))
+    previous = session.info.get(_VIEWER_KEY)
+    session.info[_VIEWER_KEY] = viewer  # _owner caches on the viewer in the session; put back right after
+    try:
+        owner = _owner(session, kind, record_id)
+        return not viewer.may_see(session, kind, owner, qualified)
+    finally:
+        if previous is None:
+            session.info.pop(_VIEWER_KEY, None)
+        else:
+            session.info[_VIEWER_KEY] = previous
 
 
 def viewer_of(session: Session) -> Viewer | None:

@@ -66,6 +66,14 @@ def policy_files() -> list[Path]:
     return files
 
 
+def policy_files_key() -> tuple:
+    """What identifies the policies in force: each file's path, modification time and size (or the error)."""
+    try:
+        return tuple((str(f), st.st_mtime_ns, st.st_size) for f in policy_files() for st in [f.stat()])
+    except OSError as e:
+        return ("unreadable", _one_line(e))
+
+
 def load_policies() -> cedarpy.PolicySet:
     """The parsed policies in force; raises PolicyFileError naming the file and the reason on one line."""
     files = policy_files()
@@ -163,17 +171,26 @@ def decide_any(*, principal: User | None, action: str, resource_kind: str, owner
                session: Session, agent: str | None = None, context: dict | None = None) -> Decision:
     """`decide` for several records of one kind at once (one Cedar batch): allowed as soon as one of the records,
     owned by `owner_ids` in turn, is allowed; a policy error on any of them is a denial. No records: denied."""
-    if principal is None and agent is None:
-        return Decision(True, "no acting user: the local operator sees every record")
-    if action not in ACTIONS or resource_kind not in RESOURCE_KINDS:
-        return Decision(False, f"unknown request: action {action!r} on {resource_kind!r}")
     if not owner_ids:
         return Decision(False, "no record to decide on")
+    decisions = decide_each(principal=principal, action=action, resource_kind=resource_kind, owner_ids=owner_ids,
+                            session=session, agent=agent, context=context)
+    errors = [d for d in decisions if d.reason.startswith("policy error")]
+    return errors[0] if errors else next((d for d in decisions if d.allowed), decisions[0])
+
+
+def decide_each(*, principal: User | None, action: str, resource_kind: str, owner_ids: list[str | None],
+                session: Session, agent: str | None = None, context: dict | None = None) -> list[Decision]:
+    """`decide` for several records of one kind at once (one Cedar batch): one decision per owner, in order."""
+    if principal is None and agent is None:
+        return [Decision(True, "no acting user: the local operator sees every record")] * len(owner_ids)
+    if action not in ACTIONS or resource_kind not in RESOURCE_KINDS:
+        return [Decision(False, f"unknown request: action {action!r} on {resource_kind!r}")] * len(owner_ids)
     try:
         policies = load_policies()
     except PolicyFileError as e:
         log.warning("Cedar policies refused every request: %s", e)
-        return Decision(False, f"policy error: {e}")
+        return [Decision(False, f"policy error: {e}")] * len(owner_ids)
 
     users = _users(session)
     if principal is not None and principal.id not in users:  # a user added since the read: read again
@@ -196,10 +213,8 @@ def decide_any(*, principal: User | None, action: str, resource_kind: str, owner
     try:
         results = cedarpy.is_authorized_batch(requests, policies, entities)
     except Exception as e:  # noqa: BLE001 - fail closed on anything Cedar raises
-        return Decision(False, f"policy error: {_one_line(e)}")
-    decisions = [_decision(result) for result in results]
-    errors = [d for d in decisions if d.reason.startswith("policy error")]
-    return errors[0] if errors else next((d for d in decisions if d.allowed), decisions[0])
+        return [Decision(False, f"policy error: {_one_line(e)}")] * len(owner_ids)
+    return [_decision(result) for result in results]
 
 
 def _decision(result: cedarpy.AuthzResult) -> Decision:

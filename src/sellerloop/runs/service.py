@@ -31,8 +31,9 @@ from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.deals import book_context, load_deals
 from sellerloop.playbooks.service import get_playbook
 from sellerloop.policy.access import account_filter, get_user, opportunity_filter, visible_owner_ids
-from sellerloop.policy.fields import bind_viewer
-from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript
+from sellerloop.policy.fields import bind_viewer, decide_fields
+from sellerloop.policy.service import session_policy
+from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript, User
 from sellerloop.runs.models import AgentBatch, AgentOutput
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.store.upsert import upsert
@@ -102,6 +103,9 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
         batch.total = skipped + sum(_runs(c) for c in chunks)
         batch.done = skipped
         context = book_context(session=session)
+        # Who may see which sensitive field, decided for every owner before the chunks run (one Cedar batch per
+        # field and agent): the batch reads the policies and the users once, as it reads "today" and the norms.
+        field_decisions = _field_decisions_for(session, user, chunks)
         batch_id = batch.id
     summary = BatchSummary(batch_id=batch_id, resumed=resumed, skipped=skipped, seconds=0.0,
                            totals={u: UseCaseTotals() for u in use_cases})
@@ -109,7 +113,8 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
     done = skipped
     if progress:
         progress(done, total)
-    job = (str(engine.url.render_as_string(hide_password=False)), playbook, acting_user, owners, context)
+    job = (str(engine.url.render_as_string(hide_password=False)), playbook, acting_user, owners, context,
+           field_decisions)
     for rows, totals in _execute(chunks, job, workers):
         writing = time.perf_counter()
         with session_scope(engine) as session:
@@ -222,6 +227,7 @@ def _add(into: UseCaseTotals, other: UseCaseTotals) -> None:
 
 _job: tuple | None = None
 _engine: Engine | None = None
+_field_decisions: dict = {}  # policy/fields.py decisions for the batch's viewer, per worker (see _run_chunk)
 
 
 def _execute(chunks: list[_Chunk], job: tuple, workers: int) -> Iterator[tuple[list[dict], dict]]:
@@ -237,14 +243,26 @@ def _execute(chunks: list[_Chunk], job: tuple, workers: int) -> Iterator[tuple[l
         yield from pool.imap_unordered(_run_chunk, chunks)
 
 
+def _field_decisions_for(session: Session, user: User | None, chunks: list[_Chunk]) -> dict:
+    sensitive = frozenset(session_policy(session).sensitive_fields)
+    if not sensitive:
+        return {}
+    owner_ids = [None, *session.scalars(select(User.id).order_by(User.id))]
+    decided: dict = {}
+    for agents in {c.use_cases for c in chunks}:
+        decided |= decide_fields(session, user=user, agents=agents, sensitive=sensitive, owner_ids=owner_ids)
+    return decided
+
+
 def _start_worker(job: tuple) -> None:
-    global _job, _engine
+    global _job, _engine, _field_decisions
     _job = job
+    _field_decisions = dict(job[5])  # a copy per worker: owners added since the batch began are asked then
     _engine = create_store_engine(job[0])
 
 
 def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
-    _, playbook_name, acting_user, owners, context = _job
+    _, playbook_name, acting_user, owners, context, _ = _job
     playbook = get_playbook(playbook_name)
     rows: list[dict] = []
     totals = {u: UseCaseTotals() for u in chunk.use_cases}
@@ -252,9 +270,10 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
         session.info["book_context"] = context  # the same "today" and norms for the whole batch
         # Bound before anything is loaded: the chunk's records arrive with the sensitive fields masked that these
         # agents, running for the batch's user (for nobody without one), may not see. Stored output is then fit
-        # for anyone who may see the record.
+        # for anyone who may see the record. The field decisions are kept for the whole batch in each worker (as
+        # "today" and the norms are): a few thousand owners are asked about once, not once per chunk.
         bind_viewer(session, user=get_user(session=session, user_id=acting_user) if acting_user else None,
-                    agents=chunk.use_cases)
+                    agents=chunk.use_cases, decisions=_field_decisions)
         if chunk.kind == "opportunity":
             opportunities = session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk.ids))
                                             .order_by(Opportunity.id)).all()
