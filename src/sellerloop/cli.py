@@ -20,6 +20,7 @@ from rich.table import Table
 
 from sellerloop.approvals.commands import approvals_app, rollback_command
 from sellerloop.audit.commands import audit_app
+from sellerloop.auth.commands import users_app
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.playbooks.commands import playbook_show
@@ -48,6 +49,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(autonomy_app, name="autonomy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(users_app, name="users")
 app.command("rollback")(rollback_command)
 playbook_app.command("show")(playbook_show)
 
@@ -420,8 +422,46 @@ def demo(
     out.print("sample layer (synthetic): " + ", ".join(f"{n} {k}" for k, n in sample.items()))
     with session_scope(engine) as session:
         out.print("agents: " + _demo_agent_check(session))
+    with session_scope(engine) as session:
+        accounts = _demo_sign_ins(session)
+    out.print("sign in as (also in " + str(get_settings().home / DEMO_SIGN_INS) + "):", markup=False)
+    for line in accounts:
+        out.print("  " + line, markup=False, highlight=False)
     if serve_after:
         _serve(engine, host, port)
+
+
+DEMO_SIGN_INS = "demo-sign-ins.txt"
+
+
+def _demo_sign_ins(session) -> list[str]:
+    """Passwords for four demo people (admin, RevOps, the manager with the most open deals, one of their
+    sellers), new and random on every `demo`, printed and kept in the data folder for its owner only."""
+    import os
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from sellerloop.auth.service import set_password
+    from sellerloop.records.models import OPEN_STAGES, Opportunity, User
+
+    busiest = session.execute(select(User.manager_id, func.count()).join(Opportunity, Opportunity.owner_id == User.id)
+                              .where(Opportunity.stage.in_(OPEN_STAGES), User.manager_id.is_not(None))
+                              .group_by(User.manager_id).order_by(func.count().desc(), User.manager_id)).first()
+    manager = session.get(User, busiest[0])
+    seller = session.scalars(select(User).where(User.manager_id == manager.id).order_by(User.id)).first()
+    people = [*session.scalars(select(User).where(User.role.in_(("admin", "revops"))).order_by(User.id)),
+              manager, seller]
+    lines = []
+    for person in people:
+        password = secrets.token_urlsafe(9)
+        set_password(session=session, user_id=person.id, password=password)
+        lines.append(f"{person.role:8} {person.id:20} password {password}   ({person.name})")
+    path = get_settings().home / DEMO_SIGN_INS
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return lines
 
 
 def _demo_agent_check(session, deals: int = 100) -> str:

@@ -191,7 +191,7 @@ def collect(book: Book, cli, viewer: str) -> dict[str, list[str]]:
     user = book.viewers[viewer]
     as_ = {"as": user.id} if user else {}
     surfaces: dict[str, list[str]] = {}
-    web = TestClient(create_app(engine=book.engine))
+    web = TestClient(create_app(engine=book.engine, sign_in=False))
 
     def get(surface: str, url: str, **params) -> None:
         response = web.get(url, params=params | as_)
@@ -310,7 +310,7 @@ def _on_a_page_they_open(book: Book, viewer: str, secret: Secret) -> bool:
 
 
 def test_the_seller_sees_hidden_where_a_contacts_phone_is_masked_and_the_owner_sees_it(book):
-    web = TestClient(create_app(engine=book.engine))
+    web = TestClient(create_app(engine=book.engine, sign_in=False))
     seller = book.viewers["seller"]
     for account_id in book.accounts:
         with session_scope(book.engine) as s:

@@ -63,8 +63,9 @@ class LiveServer:
 
 
 @contextmanager
-def serve(engine: Engine) -> Iterator[LiveServer]:
-    """Serve create_app(engine=...) with uvicorn in a background thread on 127.0.0.1, on a free port."""
+def serve(engine: Engine, *, sign_in: bool = False) -> Iterator[LiveServer]:
+    """Serve create_app(engine=...) with uvicorn in a background thread on 127.0.0.1, on a free port; as the
+    local operator (no sign-in) unless `sign_in`."""
     import uvicorn
 
     from sellerloop.web.app import create_app
@@ -73,7 +74,7 @@ def serve(engine: Engine) -> Iterator[LiveServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # port 0: the kernel picks a free one, no race with other test workers
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine=engine), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(create_app(engine=engine, sign_in=sign_in, secret_key="test-secret"), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"uvicorn-{port}")
     thread.start()

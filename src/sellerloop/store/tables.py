@@ -1,6 +1,7 @@
 """Every module that defines tables, imported so that `Base.metadata` knows them all (migrations, schema checks)."""
 import sellerloop.approvals.models
 import sellerloop.audit.models
+import sellerloop.auth.models
 import sellerloop.executor.models
 import sellerloop.records.models
 import sellerloop.runs.models  # noqa: F401  (each import is for its tables)

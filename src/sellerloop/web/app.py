@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +20,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
+from sellerloop.auth.views import csrf_token
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.policy.fields import bind_viewer, is_masked
 from sellerloop.store.db import session_scope
@@ -61,11 +63,13 @@ def mmss(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-templates.env.globals["masked"] = is_masked  # policy/fields.py: a sensitive field this viewer may not see
+templates.env.globals["masked"] = is_masked
+templates.env.globals["csrf_token"] = csrf_token  # in forms and in htmx's headers (auth/views.py)
+templates.env.globals["signed_in"] = lambda request: getattr(request.state, "signed_in", None)  # policy/fields.py: a sensitive field this viewer may not see
 templates.env.filters.update(money=_money, musd=_musd, number=_number, day=_day, when=_when, mmss=mmss,
                              marked=mark_quotes)
 
-STATUS_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
+STATUS_TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
                  422: "Bad request", 500: "Something went wrong"}
 
 
@@ -74,20 +78,29 @@ MAX_USER_ID = 64
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, serving the person the request is for. Pages only read; an error rolls back
-    whatever the request did.
+    """One session per request, serving the person the request is for (auth/views.py: an API token, the signed-in
+    user). Every page, panel and API answer then holds only the records they may see, with the sensitive fields
+    they may not see masked (records.service, policy/fields.py). An error rolls back whatever the request did.
 
-    The person is `?as=USER_ID` until sign-in lands (then it is the signed-in user): every page, panel and API
-    answer then holds only the records they may see, with the sensitive fields they may not see masked
-    (records.service, policy/fields.py). Without it the request is the local operator's, as on the CLI."""
-    from sellerloop.policy.access import get_user
+    On a server started without sign-in the request is the local operator's, as on the CLI without `--as`, and
+    `?as=USER_ID` previews what that user would see. With sign-in, `?as=` may only name the person signed in."""
+    from sellerloop.auth.views import request_user
+    from sellerloop.policy.access import AccessDenied, get_user
 
-    user_id = request.query_params.get(VIEWER_PARAM)
+    as_user = request.query_params.get(VIEWER_PARAM)
+    if as_user is not None and (not as_user.strip() or len(as_user) > MAX_USER_ID):
+        raise BadInput(f"{VIEWER_PARAM}: a user id of 1 to {MAX_USER_ID} characters is required")
     with session_scope(request.app.state.engine) as session:
-        if user_id is not None:
-            if not user_id.strip() or len(user_id) > MAX_USER_ID:
-                raise BadInput(f"{VIEWER_PARAM}: a user id of 1 to {MAX_USER_ID} characters is required")
-            bind_viewer(session, user=get_user(session=session, user_id=user_id))
+        user = request_user(request, session)
+        if as_user is not None:
+            if user is None and not request.app.state.sign_in:
+                user = get_user(session=session, user_id=as_user)
+            elif user is None or as_user != user.id:
+                raise AccessDenied(f"{VIEWER_PARAM}={as_user}: you are signed in as someone else")
+        # What templates show of the person: plain values, which outlive the session (error pages render after it).
+        request.state.signed_in = {"id": user.id, "name": user.name, "role": user.role} if user else None
+        if user is not None:
+            bind_viewer(session, user=user)
         yield session
 
 
@@ -117,12 +130,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(*, engine: Engine) -> FastAPI:
+def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None = None) -> FastAPI:
+    """The web app. `sign_in=False` serves everything as the local operator (tests of pages, a single-user
+    install on loopback); the default asks everyone to sign in (auth/views.py)."""
     # here, not at the top: the views import get_session and templates from us
+    from sellerloop.auth import views as auth_views
+    from sellerloop.auth.service import session_secret
+    from sellerloop.config import get_settings
     from sellerloop.web import agent_views, views
 
-    app = FastAPI(title="sellerloop", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(title="sellerloop", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+                  dependencies=[Depends(auth_views.csrf_protect)])
     app.state.engine = engine
+    app.state.sign_in = sign_in
+    app.include_router(auth_views.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(views.router)
     app.include_router(agent_views.router)
@@ -136,9 +157,20 @@ def create_app(*, engine: Engine) -> FastAPI:
             return error_response(request, 400, "the address contains a NUL character (%00)")
         return await call_next(request)
 
+    # Added last, so outermost: every page, error pages included, has the session. Signed (not encrypted) cookie holding the user id and the CSRF token; Lax keeps it off cross-site posts.
+    app.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(get_settings().home),
+                       session_cookie="sellerloop_session", max_age=12 * 3600, same_site="lax")
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
         return {"ok": True}
+
+    @app.exception_handler(auth_views.SignInRequired)
+    async def sign_in_first(request: Request, exc: auth_views.SignInRequired) -> Response:
+        if wants_json(request) or request.headers.get("authorization"):
+            return JSONResponse({"detail": exc.one_line()}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return auth_views.signin_redirect(request)
 
     @app.exception_handler(SellerloopError)
     async def sellerloop_error(request: Request, exc: SellerloopError) -> Response:

@@ -1,0 +1,132 @@
+"""Signing in: passwords (argon2id, via argon2-cffi), API tokens, and who a request is for.
+
+A password is checked against its argon2id hash; a hash made with older parameters is replaced on the next good
+sign-in. Sign-in with an unknown user still runs one hash check, so the answer takes as long either way and does
+not tell which user ids exist. API tokens carry a random secret; the store keeps its SHA-256 and compares in
+constant time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sellerloop.auth.models import ApiToken, Credential
+from sellerloop.errors import BadInput, NotFound
+from sellerloop.records.models import Role, User
+
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "sl_"
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters (RFC 9106 low-memory)
+_DUMMY_HASH = _hasher.hash("an unused password, so unknown users cost one hash check too")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def add_user(*, session: Session, user_id: str, name: str, role: str, manager_id: str | None = None,
+             email: str | None = None, password: str | None = None) -> User:
+    """A new person (`sellerloop users add`). Their record access follows from role and manager."""
+    if not user_id.strip() or len(user_id) > 64:
+        raise BadInput("a user id of 1 to 64 characters is required")
+    if role not in {r.value for r in Role}:
+        raise BadInput(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}")
+    if session.get(User, user_id) is not None:
+        raise BadInput(f"a user with id {user_id!r} exists already")
+    if manager_id is not None and session.get(User, manager_id) is None:
+        raise BadInput(f"no user with id {manager_id!r} to be the manager")
+    user = User(id=user_id, name=name, role=role, manager_id=manager_id, email=email)
+    session.add(user)
+    session.flush()
+    if password is not None:
+        set_password(session=session, user_id=user_id, password=password)
+    return user
+
+
+def set_password(*, session: Session, user_id: str, password: str) -> None:
+    if session.get(User, user_id) is None:
+        raise NotFound(f"no user with id {user_id!r}")
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(f"a password needs at least {MIN_PASSWORD} characters")
+    credential = session.get(Credential, user_id)
+    if credential is None:
+        session.add(Credential(user_id=user_id, password_hash=_hasher.hash(password), updated_at=now()))
+    else:
+        credential.password_hash, credential.updated_at = _hasher.hash(password), now()
+    session.flush()
+
+
+def authenticate(*, session: Session, login: str, password: str) -> User | None:
+    """The user whose id (or email) and password these are, or None. Never says which of the two was wrong."""
+    user = session.get(User, login) or session.scalars(select(User).where(User.email == login)).first()
+    credential = session.get(Credential, user.id) if user is not None else None
+    try:
+        _hasher.verify(credential.password_hash if credential else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if credential is None:
+        return None
+    if _hasher.check_needs_rehash(credential.password_hash):
+        credential.password_hash, credential.updated_at = _hasher.hash(password), now()
+    return user
+
+
+def create_token(*, session: Session, user_id: str, name: str) -> str:
+    """A new API token for `user_id`; the returned string is the only time its secret is seen."""
+    if session.get(User, user_id) is None:
+        raise NotFound(f"no user with id {user_id!r}")
+    if not name.strip() or len(name) > 100:
+        raise BadInput("a token name of 1 to 100 characters is required (what the token is for)")
+    token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    session.add(ApiToken(id=token_id, user_id=user_id, name=name, secret_sha256=_sha256(secret), created_at=now()))
+    session.flush()
+    return f"{TOKEN_PREFIX}{token_id}_{secret}"
+
+
+def user_for_token(*, session: Session, token: str) -> User | None:
+    """The user a bearer token belongs to, if it is well formed, known, not revoked and its secret matches."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    token_id, _, secret = token[len(TOKEN_PREFIX):].partition("_")
+    row = session.get(ApiToken, token_id) if token_id and secret else None
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _sha256(secret)):
+        return None
+    row.last_used_at = now()
+    return session.get(User, row.user_id)
+
+
+def revoke_token(*, session: Session, token_id: str) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token with id {token_id!r}")
+    row.revoked_at = row.revoked_at or now()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def session_secret(home) -> str:
+    """The key that signs session cookies: SELLERLOOP_SECRET_KEY, else one made once and kept in the data folder
+    (readable by its owner only), so sessions survive a restart and no set-up step is needed."""
+    import os
+    from pathlib import Path
+
+    configured = os.environ.get("SELLERLOOP_SECRET_KEY", "").strip()
+    if configured:
+        return configured
+    path = Path(home) / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()

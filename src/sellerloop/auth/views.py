@@ -1,0 +1,138 @@
+"""Sign-in on the web: the sign-in page, signing out, who a request is for, and CSRF protection.
+
+Who a request is for, in this order:
+- `Authorization: Bearer sl_...`: an API token (scripts); a token that is unknown or revoked is a 401;
+- the signed session cookie of someone who signed in on `/signin` (Starlette's SessionMiddleware, itsdangerous);
+- nobody: pages redirect to `/signin`, the API answers 401.
+A server started without sign-in (`create_app(sign_in=False)`: tests and a local operator) serves everything as the
+local operator, and there `?as=USER` previews what that user would see.
+
+CSRF: every state-changing request made with the session cookie must carry the session's token, as the form field
+`csrf_token` or the `X-CSRF-Token` header (htmx sends it from <body hx-headers>). Written here rather than taken
+from starlette-csrf because plain HTML forms (the pages work without JavaScript) cannot send a header, and the
+token lives in the signed session we already have. Requests with a bearer token carry no ambient credentials and
+need none.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from sellerloop.auth.service import authenticate, user_for_token
+from sellerloop.errors import SellerloopError
+from sellerloop.records.models import User
+from sellerloop.store.db import session_scope
+
+router = APIRouter(include_in_schema=False)
+SESSION_USER = "user_id"
+SESSION_CSRF = "csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PUBLIC_PREFIXES = ("/signin", "/static/", "/healthz", "/api/docs", "/api/openapi.json")
+
+
+class SignInRequired(SellerloopError):
+    """Nobody is signed in (or the token is not valid). Not permanent: sign in and ask again."""
+
+    exit_code = 2
+    http_status = 401
+    permanent = False
+
+
+class CsrfRefused(SellerloopError):
+    exit_code = 2
+    http_status = 403
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use (templates put it in forms and in htmx's headers). None on a
+    page rendered outside the session middleware (an error answered before it): such a page has no forms."""
+    if "session" not in request.scope:
+        return ""
+    token = request.session.get(SESSION_CSRF)
+    if not token:
+        token = request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    return token
+
+
+def request_user(request: Request, session: Session) -> User | None:
+    """Who this request is for (see the module's docstring); raises SignInRequired where someone must be."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        user = user_for_token(session=session, token=header[7:].strip())
+        if user is None:
+            raise SignInRequired("the API token is not valid (unknown, revoked or mistyped)")
+        request.state.bearer = True
+        return user
+    if not request.app.state.sign_in:
+        return None
+    user_id = request.session.get(SESSION_USER)
+    user = session.get(User, user_id) if user_id else None
+    if user is None and not request.url.path.startswith(PUBLIC_PREFIXES):
+        raise SignInRequired("sign in first")
+    return user
+
+
+async def csrf_protect(request: Request) -> None:
+    """App-wide dependency: a state-changing request on the session cookie carries the session's token."""
+    if request.method not in UNSAFE_METHODS or getattr(request.state, "bearer", False) or \
+            request.headers.get("authorization", "")[:7].lower() == "bearer ":
+        return
+    expected = request.session.get(SESSION_CSRF)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        sent = (await request.form()).get(CSRF_FIELD)
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
+        raise CsrfRefused("the form is out of date or did not come from this site (CSRF check): reload the page "
+                          "and try again")
+
+
+def _plain_session(request: Request):
+    with session_scope(request.app.state.engine) as session:
+        yield session
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never an absolute URL or //host, so the sign-in page cannot be an open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/accounts"
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, next: str = "/accounts") -> Response:
+    from sellerloop.web.app import templates
+
+    return templates.TemplateResponse(request, "signin.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(request: Request, login: str = Form(..., max_length=320), password: str = Form(..., max_length=1000),
+           next: str = Form("/accounts", max_length=2000), session: Session = Depends(_plain_session)) -> Response:
+    from sellerloop.web.app import templates
+
+    user = authenticate(session=session, login=login.strip(), password=password)
+    if user is None:
+        return templates.TemplateResponse(request, "signin.html", {
+            "next": _safe_next(next), "error": "That user and password do not match.", "login": login},
+            status_code=401)
+    request.session.clear()  # a new session on sign-in: no fixation of a session made before
+    request.session[SESSION_USER] = user.id
+    csrf_token(request)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/signin", status_code=303)
+
+
+def signin_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?{urlencode({'next': target})}", status_code=303)
