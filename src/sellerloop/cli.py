@@ -499,6 +499,14 @@ def _serve(engine, host: str, port: int) -> None:
 
     from sellerloop.web.app import create_app
 
+    from sqlalchemy import func, select
+
+    from sellerloop.auth.models import Credential
+
+    with session_scope(engine) as session:
+        if not session.scalar(select(func.count()).select_from(Credential)):
+            out.print("nobody can sign in yet: give someone a password with `sellerloop users password USER_ID`",
+                      markup=False, highlight=False)
     out.print(f"sellerloop is serving at [bold]http://{host}:{port}[/bold]  (Ctrl+C stops it)")
     uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="warning")
 

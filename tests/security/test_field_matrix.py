@@ -7,7 +7,7 @@ the Cedar file: admins and RevOps everything; a seller or manager the fields of 
 anyone under them (a contact's fields follow its account's owner); an agent running for nobody none.
 
 For each viewer, every surface is collected: the web pages (records, lists, a source opened from a link), the
-JSON API of every agent, the CLI (`records list`, `source show`), what each agent was given (its brief) and the
+JSON API of every agent (a person signed in with an API token of theirs), the CLI (`records list`, `source show`), what each agent was given (its brief) and the
 prompt an LLM composer sent, and what a whole-book run stored. Then each (viewer, record, field) the viewer may
 not see is looked for in each surface: the count of those cases is printed, and a leak fails the test. The
 positive side is checked too (the viewer who may see a field finds it on the record page), so the search is one
@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
+from sellerloop.auth.service import create_token
 from sellerloop.composers.llm import LLMComposer
 from sellerloop.errors import BadInput
 from sellerloop.policy.access import AccessDenied
@@ -189,12 +190,17 @@ class PromptRecorder:
 def collect(book: Book, cli, viewer: str) -> dict[str, list[str]]:
     """Every surface's text for one viewer."""
     user = book.viewers[viewer]
-    as_ = {"as": user.id} if user else {}
     surfaces: dict[str, list[str]] = {}
-    web = TestClient(create_app(engine=book.engine, sign_in=False))
+    if user is not None:  # a person comes in signed in, here with an API token of theirs
+        with session_scope(book.engine) as s:
+            token = create_token(session=s, user_id=user.id, name="field matrix")
+        web = TestClient(create_app(engine=book.engine, secret_key="test"),
+                         headers={"Authorization": f"Bearer {token}"})
+    else:  # the agents running for nobody: a server without sign-in, asked by nobody
+        web = TestClient(create_app(engine=book.engine, sign_in=False, secret_key="test"))
 
     def get(surface: str, url: str, **params) -> None:
-        response = web.get(url, params=params | as_)
+        response = web.get(url, params=params)
         # 403: a record this person may not see; 400: follow-up on a deal with no call or notes (Maven has none).
         assert response.status_code in (200, 403) or "nothing to follow up on" in response.text or \
             "no call transcript" in response.text, (url, response.status_code, response.text[:300])
@@ -310,7 +316,7 @@ def _on_a_page_they_open(book: Book, viewer: str, secret: Secret) -> bool:
 
 
 def test_the_seller_sees_hidden_where_a_contacts_phone_is_masked_and_the_owner_sees_it(book):
-    web = TestClient(create_app(engine=book.engine, sign_in=False))
+    web = TestClient(create_app(engine=book.engine, sign_in=False, secret_key="test"))
     seller = book.viewers["seller"]
     for account_id in book.accounts:
         with session_scope(book.engine) as s:
