@@ -21,16 +21,9 @@ from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import verify as audit_verify
 from sellerloop.policy.service import policy_in_force
 from sellerloop.records.models import Opportunity
-from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.db import session_scope
 
 T0 = dt.datetime(2026, 11, 24, 9, 0)
-
-
-@pytest.fixture
-def engine(maven_copy):
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -21,18 +21,11 @@ from sellerloop.executor.service import execute, rollback
 from sellerloop.policy.models import Policy
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, check_policy, load_policy
 from sellerloop.records.models import Opportunity, Task
-from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.db import session_scope
 from sellerloop.verifier.models import SourceRef
 
 T0 = dt.datetime(2026, 11, 24, 9, 0)
 SHIPPED = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def engine(maven_copy):
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
