@@ -64,16 +64,24 @@ class Viewer:
         return allowed
 
     def _decide(self, session: Session, kind: str, owner_id: str | None, name: str) -> bool:
-        from sellerloop.policy.permissions import (
-            decide,  # permissions imports records; keep this module light
-        )
+        return _allowed(session, user=self.user, agents=self.agents, name=name, owner_ids=[owner_id])[0]
 
-        # Cedar knows accounts, opportunities and transcripts; a contact is decided as its account.
-        resource = "Account" if kind == "Contact" else kind
-        context = {"field": name}
-        asks = ([{"agent": None}] if self.user is not None else []) + [{"agent": a} for a in self.agents]
-        return all(decide(principal=self.user, action="view_sensitive", resource_kind=resource, owner_id=owner_id,
-                          session=session, context=context, **ask).allowed for ask in asks)
+
+def _allowed(session: Session, *, user: User | None, agents: tuple[str, ...], name: str,
+             owner_ids: list[str | None]) -> list[bool]:
+    """May `user` and every one of `agents` (running for them) see field `name` of records owned by each of
+    `owner_ids`? One Cedar batch per principal. A contact's field is asked about as its account's."""
+    # Imported here: permissions imports the records models, and this module is imported by them early.
+    from sellerloop.policy.permissions import decide_each
+
+    kind = name.partition(".")[0]
+    resource = "Account" if kind == "Contact" else kind
+    allowed = [True] * len(owner_ids)
+    for agent in ([None] if user is not None else []) + list(agents):
+        verdicts = decide_each(principal=user, action="view_sensitive", resource_kind=resource, owner_ids=owner_ids,
+                               session=session, agent=agent, context={"field": name})
+        allowed = [a and v.allowed for a, v in zip(allowed, verdicts)]
+    return allowed
 
 
 def decide_fields(session: Session, *, user: User | None, agents: tuple[str, ...],
@@ -81,19 +89,11 @@ def decide_fields(session: Session, *, user: User | None, agents: tuple[str, ...
     """Every decision a viewer will need about `sensitive` fields of records owned by `owner_ids`, in one Cedar
     batch per field and principal: for a whole-book run, which would otherwise ask for each new owner in each
     chunk. The result is what `bind_viewer(decisions=...)` takes."""
-    from sellerloop.policy.permissions import decide_each, policy_files_key
+    from sellerloop.policy.permissions import policy_files_key
 
-    decided: dict = {}
-    asks = ([None] if user is not None else []) + list(agents)
-    for name in sorted(sensitive):
-        kind = name.partition(".")[0]
-        resource = "Account" if kind == "Contact" else kind
-        allowed = [True] * len(owner_ids)
-        for agent in asks:
-            verdicts = decide_each(principal=user, action="view_sensitive", resource_kind=resource,
-                                   owner_ids=owner_ids, session=session, agent=agent, context={"field": name})
-            allowed = [a and v.allowed for a, v in zip(allowed, verdicts)]
-        decided.update({(kind, owner, name): a for owner, a in zip(owner_ids, allowed)})
+    decided = {(name.partition(".")[0], owner, name): allowed for name in sorted(sensitive)
+               for owner, allowed in zip(owner_ids, _allowed(session, user=user, agents=agents, name=name,
+                                                             owner_ids=owner_ids))}
     return {(user.id if user else None, tuple(agents), policy_files_key()): decided}
 
 
