@@ -27,6 +27,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from sellerloop.policy.permissions import decide_each, policy_files_key
 from sellerloop.records.models import Account, Contact, FieldChange, Opportunity, User
 
 # The fields a policy may mark sensitive. Ids, names, owners and stages are what a record *is*: whoever may see
@@ -71,9 +72,6 @@ def _allowed(session: Session, *, user: User | None, agents: tuple[str, ...], na
              owner_ids: list[str | None]) -> list[bool]:
     """May `user` and every one of `agents` (running for them) see field `name` of records owned by each of
     `owner_ids`? One Cedar batch per principal. A contact's field is asked about as its account's."""
-    # Imported here: permissions imports the records models, and this module is imported by them early.
-    from sellerloop.policy.permissions import decide_each
-
     kind = name.partition(".")[0]
     resource = "Account" if kind == "Contact" else kind
     allowed = [True] * len(owner_ids)
@@ -89,8 +87,6 @@ def decide_fields(session: Session, *, user: User | None, agents: tuple[str, ...
     """Every decision a viewer will need about `sensitive` fields of records owned by `owner_ids`, in one Cedar
     batch per field and principal: for a whole-book run, which would otherwise ask for each new owner in each
     chunk. The result is what `bind_viewer(decisions=...)` takes."""
-    from sellerloop.policy.permissions import policy_files_key
-
     decided = {(name.partition(".")[0], owner, name): allowed for name in sorted(sensitive)
                for owner, allowed in zip(owner_ids, _allowed(session, user=user, agents=agents, name=name,
                                                              owner_ids=owner_ids))}
@@ -122,8 +118,6 @@ def bind_viewer(session: Session, *, user: User | None, agents: tuple[str, ...] 
         return None
     viewer = Viewer(user=user, agents=tuple(agents), sensitive=sensitive)
     if decisions is not None:
-        from sellerloop.policy.permissions import policy_files_key
-
         key = (user.id if user else None, viewer.agents, policy_files_key())
         viewer._decisions = decisions.setdefault(key, {})
     session.info[_VIEWER_KEY] = viewer
