@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from sellerloop.auth.models import Credential
-from sellerloop.auth.service import add_user, create_token
+from sellerloop.auth.service import add_user, create_token, set_password
 from sellerloop.records.models import Account, Opportunity, User
 from sellerloop.store.db import create_store_engine, session_scope
 from tests.web.conftest import serve
@@ -26,8 +26,6 @@ def site(maven_copy):
     with session_scope(engine) as s:
         seller = s.scalars(select(User).where(User.role == "seller", User.manager_id.is_not(None))
                            .order_by(User.id)).first()
-        from sellerloop.auth.service import set_password
-
         set_password(session=s, user_id=seller.id, password=PASSWORD)
         add_user(session=s, user_id="t-admin", name="Ada Admin", role="admin", password=PASSWORD)
         foreign = s.scalars(select(Opportunity.id).where(Opportunity.owner_id != seller.id,

@@ -28,7 +28,7 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.policy.fields import bind_viewer, viewer_of
+from sellerloop.policy.fields import bind_viewer, served_user
 from sellerloop.policy.levels import level_for, placement_for
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Opportunity, User
@@ -80,11 +80,11 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
         raise BadInput(f"{use_case} takes no limit")
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    bound = viewer_of(session)
-    if bound is not None and bound.user is not None:  # a session serving a person runs agents for that person
-        if acting_user_id not in (None, bound.user.id):
-            raise AccessDenied(f"this session serves {bound.user.name}; it cannot run agents as {acting_user_id!r}")
-        acting_user_id = bound.user.id
+    served = served_user(session)
+    if served is not None:  # a session serving a person runs agents for that person
+        if acting_user_id not in (None, served.id):
+            raise AccessDenied(f"this session serves {served.name}; it cannot run agents as {acting_user_id!r}")
+        acting_user_id = served.id
     user = get_user(session=session, user_id=acting_user_id) if acting_user_id else None
     # From here on the session serves this agent running for `user` (for nobody without one): what it loads
     # has the sensitive fields they may not see masked, so those never reach the brief or an LLM prompt.

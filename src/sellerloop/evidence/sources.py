@@ -40,7 +40,7 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.policy.fields import is_masked, viewer_of
+from sellerloop.policy.fields import is_masked, served_user
 from sellerloop.records.models import (
     OPEN_STAGES,
     STAGES,
@@ -118,8 +118,7 @@ def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
 def _visible(session: Session, source: ResolvedSource) -> ResolvedSource:
     """The source, if the session's viewer may see the record it belongs to (AccessDenied otherwise): a source
     link, a highlighted quote or a cited field must not show what the record page would not."""
-    bound = viewer_of(session)
-    user = bound.user if bound is not None else None
+    user = served_user(session)
     if user is None:
         return source
     kind, record_id = source.record_type, source.record_id
@@ -370,8 +369,7 @@ def _usage(session: Session, uri: str, rest: str) -> ResolvedSource:
 
 def _pipeline(session: Session, uri: str, rest: str) -> ResolvedSource:
     account = _get(session, Account, rest, uri)
-    bound = viewer_of(session)
-    owners = visible_owner_ids(session=session, user=bound.user if bound is not None else None)
+    owners = visible_owner_ids(session=session, user=served_user(session))
     opportunities = session.scalars(select(Opportunity).where(Opportunity.account_id == rest,
                                                               opportunity_filter(owners))
                                     .order_by(Opportunity.close_date, Opportunity.id)).all()

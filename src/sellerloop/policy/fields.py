@@ -137,20 +137,17 @@ def field_hidden(session: Session, *, user: User, object_type: str, record_id: s
     if kind is None or qualified not in session_policy(session).sensitive_fields:
         return False
     viewer = Viewer(user=user, sensitive=frozenset({qualified}))
-    previous = session.info.get(_VIEWER_KEY)
-    session.info[_VIEWER_KEY] = viewer  # _owner caches on the viewer in the session; put back right after
-    try:
-        owner = _owner(session, kind, record_id)
-        return not viewer.may_see(session, kind, owner, qualified)
-    finally:
-        if previous is None:
-            session.info.pop(_VIEWER_KEY, None)
-        else:
-            session.info[_VIEWER_KEY] = previous
+    return not viewer.may_see(session, kind, _owner(session, viewer, kind, record_id), qualified)
 
 
 def viewer_of(session: Session) -> Viewer | None:
     return session.info.get(_VIEWER_KEY)
+
+
+def served_user(session: Session) -> User | None:
+    """The person the session serves, or None for the local operator (and agents running for nobody)."""
+    bound = viewer_of(session)
+    return bound.user if bound is not None else None
 
 
 def masked_fields(obj) -> frozenset[str]:
@@ -164,22 +161,21 @@ def is_masked(obj, name: str) -> bool:
 
 # --- masking where rows become objects ----------------------------------------------------------------------
 
-def _owner(session: Session, kind: str, record_id: str | None) -> str | None:
-    """The owner whose rights decide a field of this record (a contact's: its account's), read once a session."""
+def _owner(session: Session, viewer: Viewer, kind: str, record_id: str | None) -> str | None:
+    """The owner whose rights decide a field of this record (a contact's: its account's), read once per viewer."""
     if record_id is None:
         return None
     if kind == "Contact":
-        account_id = _column(session, Contact.account_id, Contact.id, record_id)
-        return _owner(session, "Account", account_id)
+        account_id = _column(session, viewer, Contact.account_id, Contact.id, record_id)
+        return _owner(session, viewer, "Account", account_id)
     model = MODELS[kind]
     loaded = session.identity_map.get(session.identity_key(model, record_id))
     if loaded is not None:
         return loaded.owner_id
-    return _column(session, model.owner_id, model.id, record_id)
+    return _column(session, viewer, model.owner_id, model.id, record_id)
 
 
-def _column(session: Session, column, key, value):
-    viewer: Viewer = session.info[_VIEWER_KEY]
+def _column(session: Session, viewer: Viewer, column, key, value):
     cache_key = (column.key, key.class_.__name__, value)
     if cache_key not in viewer._owners:
         # The connection, not the session: no autoflush and no object loading (and so no masking) inside a load.
@@ -196,7 +192,7 @@ def _mask(target, session: Session | None) -> None:
         name = f"{kind}.{target.field}"
         if kind is None or name not in viewer.sensitive:
             return
-        owner = _owner(session, kind, target.record_id)
+        owner = _owner(session, viewer, kind, target.record_id)
         if not viewer.may_see(session, kind, owner, name):
             _hide(target, ("old_value", "new_value"))
         return
@@ -205,7 +201,7 @@ def _mask(target, session: Session | None) -> None:
     if not names:
         return
     if kind == "Contact":
-        owner = _owner(session, "Account", target.account_id)
+        owner = _owner(session, viewer, "Account", target.account_id)
     else:
         owner = target.owner_id
     hidden = [n.partition(".")[2] for n in names if not viewer.may_see(session, kind, owner, n)]

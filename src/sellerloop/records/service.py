@@ -20,7 +20,7 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.policy.fields import viewer_of
+from sellerloop.policy.fields import served_user
 from sellerloop.records.models import (
     RECORD_TYPES,
     Account,
@@ -40,14 +40,8 @@ from sellerloop.records.models import (
 LISTABLE = ("accounts", "opportunities", "contacts", "transcripts", "users", "products")
 
 
-def viewer(session: Session) -> User | None:
-    """The person the session serves, or None for the local operator (and agents running for nobody)."""
-    bound = viewer_of(session)
-    return bound.user if bound is not None else None
-
-
 def visible_owners(session: Session) -> set[str] | None:
-    return visible_owner_ids(session=session, user=viewer(session))
+    return visible_owner_ids(session=session, user=served_user(session))
 
 
 def visible_opportunity_ids(owners: set[str] | None):
@@ -144,19 +138,19 @@ def search_accounts(*, session: Session, query: str = "", page: int = 1, per_pag
 def get_account(*, session: Session, account_id: str) -> Account:
     if session.get(Account, account_id) is None:
         raise NotFound(f"no account with id {account_id!r}")
-    return require_account(session=session, user=viewer(session), account_id=account_id)
+    return require_account(session=session, user=served_user(session), account_id=account_id)
 
 
 def get_opportunity(*, session: Session, opportunity_id: str) -> Opportunity:
     if session.get(Opportunity, opportunity_id) is None:
         raise NotFound(f"no opportunity with id {opportunity_id!r}")
-    return require_opportunity(session=session, user=viewer(session), opportunity_id=opportunity_id)
+    return require_opportunity(session=session, user=served_user(session), opportunity_id=opportunity_id)
 
 
 def get_transcript(*, session: Session, transcript_id: str) -> Transcript:
     if session.get(Transcript, transcript_id) is None:
         raise NotFound(f"no transcript with id {transcript_id!r}")
-    return require_transcript(session=session, user=viewer(session), transcript_id=transcript_id)
+    return require_transcript(session=session, user=served_user(session), transcript_id=transcript_id)
 
 
 @dataclass
