@@ -66,6 +66,7 @@ def place(*, session: Session, proposals: Iterable[Proposal], by: str, policy: P
     policy, at, placed = policy or policy_in_force(), at or now(), Placed()
     for proposal in proposals:
         level = level_for(proposal.use_case, proposal.action, policy)
+        proposal = proposal.model_copy(update={"level": level})
         if level in DRAFT_LEVELS:
             placed.drafts.append(proposal)
             continue

@@ -97,6 +97,9 @@ class Proposal(BaseModel):
     reason: str  # the recommendation's text, as shown (its sources travel with it)
     sources: list[dict[str, Any]] = Field(default_factory=list)
     expires_at: dt.datetime | None = None
+    # The autonomy level its use case and action ran at when it was proposed (None on approvals stored before
+    # levels were recorded): the manager dashboard reads acceptance by level from it.
+    level: Literal["L1", "L2", "L3", "L4", "L5"] | None = None
 
     @model_validator(mode="after")
     def _catalogue_payload(self):

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import validate_payload
-from sellerloop.agents.models import AgentRun, Item
+from sellerloop.agents.models import AgentRun
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
 from sellerloop.audit.service import append
 from sellerloop.errors import BadInput, NotFound, SellerloopError
@@ -90,8 +90,9 @@ class Proposed:
 
 
 def proposed(*, session: Session, proposal: Proposal, by: str, at: dt.datetime | None = None,
-             policy: Policy | None = None) -> Proposed:
-    """`propose`, telling the caller which rule decided (the placement flow acts only on what it stored)."""
+             policy: Policy | None = None, check_caps: bool = True) -> Proposed:
+    """`propose`, telling the caller which rule decided (the placement flow acts only on what it stored).
+    `check_caps=False` when a person takes up a draft (approvals/drafts.py): caps limit how often agents ask."""
     at = at or now()
     caps = (policy or policy_in_force()).caps
     if proposal.expires_at is None:
@@ -121,7 +122,8 @@ def proposed(*, session: Session, proposal: Proposal, by: str, at: dt.datetime |
     merged = _merge_near_duplicate(session, proposal, by, at)
     if merged is not None:
         return Proposed(merged, "merged")
-    _check_caps(session, proposal, caps, at)
+    if check_caps:
+        _check_caps(session, proposal, caps, at)
     approval = Approval.propose(id=approval_id, proposal=proposal, by=by, at=at)
     session.add(ApprovalRow(id=approval.id, use_case=proposal.use_case, subject=proposal.subject,
                             action=proposal.action, state=approval.state.value, proposed_at=at,
@@ -244,27 +246,15 @@ def _owner_of(session: Session, subject: str) -> str | None:
 
 
 def proposals_from_run(run: AgentRun) -> list[Proposal]:
-    """The actions an agent's output proposes: each field change as update_field, each task draft as create_task."""
+    """What placement stores from an agent's output: each field change (update_field) and each task draft
+    (create_task), as approvals/drafts.offer_for offers them. Recommendations and email drafts wait for a person
+    to take them up (drafts.take_up): nothing acts on them by level alone."""
+    from sellerloop.approvals.drafts import offer_for  # drafts builds on this module
+
     subject = f"{run.subject.type}:{run.subject.id}"
-    out = []
-    for item in run.items:
-        sources = [s.model_dump(mode="json") for s in item.sources]
-        if item.kind == "field_change" and item.field:
-            obj, _, record_id = (item.target or subject).partition(":")
-            payload = {"object": obj, "record_id": record_id, "field": item.field, "old": item.old or None,
-                       "new": item.new}
-            out.append(Proposal(use_case=run.use_case, subject=subject, action="update_field", payload=payload,
-                                reason=item.text, sources=sources))
-        elif item.artifact == "task" and item.due:
-            payload = {"subject": _task_subject(item), "due_date": item.due,
-                       "opportunity_id": run.subject.id if run.subject.type == "opportunity" else None}
-            out.append(Proposal(use_case=run.use_case, subject=subject, action="create_task", payload=payload,
-                                reason=item.text, sources=sources))
-    return out
-
-
-def _task_subject(item: Item) -> str:
-    return " ".join(item.text.split())[:500]
+    offers = (offer_for(run=run, item=item, subject=subject) for item in run.items
+              if item.kind == "field_change" or item.artifact == "task")
+    return [offer for offer in offers if offer is not None]
 
 
 def get_approval(*, session: Session, approval_id: str, user_id: str | None = None) -> Approval:

@@ -34,7 +34,7 @@ SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PREFIXES = ("/signin", "/static/", "/healthz", "/api/docs", "/api/openapi.json")
+PUBLIC_PREFIXES = ("/signin", "/static/", "/healthz", "/docs", "/api/openapi.json")
 
 
 class SignInRequired(SellerloopError):

@@ -130,6 +130,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+API_DESCRIPTION = (
+    "Records, agent runs, recommendations, drafts, approvals, executions, rollback, outcomes, audit and policy. "
+    "Authenticate with `Authorization: Bearer <token>` (`sellerloop users token USER`). Every answer holds only "
+    "what that user may see; errors are JSON `{\"detail\": \"one line\"}` with a 4xx status.")
+
+
+def routers() -> list:
+    """Every router the app serves, in one place: pages first, then the JSON API, then the CRM integrations."""
+    from sellerloop.web import agent_views, views
+
+    return [views.router, agent_views.router]
+
+
 def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None = None) -> FastAPI:
     """The web app. `sign_in=False` serves everything as the local operator (tests of pages, a single-user
     install on loopback); the default asks everyone to sign in (auth/views.py)."""
@@ -137,16 +150,17 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     from sellerloop.auth import views as auth_views
     from sellerloop.auth.service import session_secret
     from sellerloop.config import get_settings
-    from sellerloop.web import agent_views, views
 
-    app = FastAPI(title="sellerloop", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
-                  dependencies=[Depends(auth_views.csrf_protect)])
+    app = FastAPI(title="sellerloop", description=API_DESCRIPTION, docs_url="/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None, dependencies=[Depends(auth_views.csrf_protect)])
     app.state.engine = engine
     app.state.sign_in = sign_in
+    # Signs session cookies and the short-lived tokens pages hand out (drafts to decide on, embed links).
+    app.state.secret_key = secret_key or session_secret(get_settings().home)
     app.include_router(auth_views.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(views.router)
-    app.include_router(agent_views.router)
+    for router in routers():
+        app.include_router(router)
 
     @app.middleware("http")
     async def refuse_nul_characters(request: Request, call_next):
@@ -158,7 +172,7 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
         return await call_next(request)
 
     # Added last, so outermost: every page, error pages included, has the session. Signed (not encrypted) cookie holding the user id and the CSRF token; Lax keeps it off cross-site posts.
-    app.add_middleware(SessionMiddleware, secret_key=secret_key or session_secret(get_settings().home),
+    app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="sellerloop_session", max_age=12 * 3600, same_site="lax")
 
     @app.get("/healthz", include_in_schema=False)
