@@ -105,6 +105,8 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
         candidates = [c for d in deals for c in deal_candidates(session=session, deal=d, playbook=playbook, book=book)]
         subject, name, on_account = Subject(type="account", id=account.id), account.name, True
     facts = FactList()
+    # Said on the panel as "2 of 3 shown": the cap, and how many distinct actions the findings supported before it.
+    possible = len(choose(candidates, playbook=playbook, limit=len(candidates) or 1, per_deal=not on_account))
     for choice in choose(candidates, playbook=playbook, limit=limit, per_deal=not on_account):
         c = choice.candidate
         sources, statement = c.sources, c.statement
@@ -115,7 +117,7 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
                   score=round(c.score, 3),
                   label=f"{get_action(choice.action).title} · {playbook.element(choice.element).name}: {c.why}")
     return Brief(use_case="next-action", subject=subject, subject_name=name, playbook=playbook.key,
-                 sections=SECTIONS, facts=facts)
+                 sections=SECTIONS, facts=facts, inputs={"cap": str(limit), "found": str(possible)})
 
 
 def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_deal: bool = True) -> list[_Choice]:

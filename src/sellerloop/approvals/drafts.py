@@ -139,8 +139,14 @@ def describe(approval: Approval) -> str:
     words = {State.proposed: "pending approval", State.approved: "approved", State.rejected: "rejected",
              State.approved_with_edits: "approved with edits", State.expired: "expired unanswered",
              State.executed: "done", State.rolled_back: "undone"}[last.state]
-    by = "" if last.by.startswith(AGENT_IDENTITY_PREFIX) else f" by {last.by}"
+    by = "" if last.by.startswith(AGENT_IDENTITY_PREFIX) or last.state is State.executed else f" by {last.by}"
     why = f": {last.reason}" if last.reason and last.state is State.rejected else ""
+    # Done or undone, the decision that led there matters more than the executor's name: who approved, edited.
+    decision = next((d for d in reversed(approval.history)
+                     if d.state in (State.approved, State.approved_with_edits)), None)
+    if decision is not None and last.state in (State.executed, State.rolled_back):
+        kind = "approved with edits" if decision.state is State.approved_with_edits else "approved"
+        return f"{kind} by {decision.by}, {words}{by} on {last.at:%Y-%m-%d}"
     return f"{words}{by} on {last.at:%Y-%m-%d}{why}"
 
 

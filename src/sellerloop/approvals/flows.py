@@ -34,7 +34,8 @@ from sellerloop.approvals.service import (
 )
 from sellerloop.audit.service import append
 from sellerloop.errors import SellerloopError
-from sellerloop.executor.service import EFFECTS, execute
+from sellerloop.executor.models import Execution
+from sellerloop.executor.service import EFFECTS, NoConnector, execute
 from sellerloop.policy.levels import level_for
 from sellerloop.policy.models import DEFAULT_KEY, Policy
 from sellerloop.policy.service import policy_in_force
@@ -121,3 +122,23 @@ def _execute_within_policy(session: Session, approval: Approval, policy: Policy,
                         "placed_as": "L4", "rule": rule.path, "risk": rule.risk.value,
                         "reversible": rule.reversible, "why": why})
     return approval
+
+
+@dataclass(frozen=True)
+class CarriedOut:
+    """What became of an approved action: executed, or waiting (why) because nothing here can carry it out."""
+
+    execution: Execution | None
+    waiting: str | None = None
+
+
+def carry_out(*, session: Session, approval_id: str, at: dt.datetime | None = None) -> CarriedOut:
+    """Execute what a person approved, in the caller's transaction. The caller commits the decision first (the
+    CLI, the pages and the API all do), so a failed execution never loses the decision. An action that needs a
+    connector to the outside world (send_email, book_meeting, ...) stays approved, waiting for one, and says so;
+    anything else that fails (a conflict: the record changed since) is raised for the caller to show."""
+    try:
+        with session.begin_nested():
+            return CarriedOut(execute(session=session, approval_id=approval_id, at=at))
+    except NoConnector as e:
+        return CarriedOut(None, f"approved; not carried out: {e.one_line()}")

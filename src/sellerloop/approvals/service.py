@@ -366,14 +366,7 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
     row = session.get(ApprovalRow, approval_id)
     if row is None:
         raise NotFound(f"no approval with id {approval_id!r}")
-    person = _person(session, user_id)
-    _require_subject(session, row.subject, person)
-    # Seeing a record is not deciding on it: the team's Cedar policies say who may approve (policy/cedar).
-    kind = row.subject.partition(":")[0]
-    verdict = decide(principal=person, action="approve", resource_kind=CEDAR_KINDS.get(kind, "Account"),
-                     owner_id=_owner_of(session, row.subject), session=session)
-    if not verdict.allowed:
-        raise AccessDenied(f"{person.name} may not decide on approvals for {row.subject}: {verdict.reason}")
+    person = require_decider(session=session, subject=row.subject, user_id=user_id)
     current = Approval.model_validate(row.approval)
     if _hidden_field(session, current, person):  # nobody approves a change they are not allowed to read
         field = current.proposal.payload.get("field")
@@ -382,6 +375,24 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
     save(session=session, row=row, approval=approval)
     _audit(session, approval, user_id)
     return approval
+
+
+def require_decider(*, session: Session, subject: str, user_id: str) -> User:
+    """The person, if they may decide on actions on `subject` (approve, reject, undo); AccessDenied otherwise.
+    Seeing a record is not deciding on it: the team's Cedar policies say who may approve (policy/cedar)."""
+    person = _person(session, user_id)
+    _require_subject(session, subject, person)
+    kind = subject.partition(":")[0]
+    verdict = decide(principal=person, action="approve", resource_kind=CEDAR_KINDS.get(kind, "Account"),
+                     owner_id=_owner_of(session, subject), session=session)
+    if not verdict.allowed:
+        raise AccessDenied(f"{person.name} may not decide on approvals for {subject}: {verdict.reason}")
+    return person
+
+
+def owner_of(*, session: Session, subject: str) -> str | None:
+    """The user who owns the record an approval acts on (a contact's: its account's owner)."""
+    return _owner_of(session, subject)
 
 
 def _audit(session: Session, approval: Approval, actor: str) -> None:

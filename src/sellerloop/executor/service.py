@@ -153,10 +153,18 @@ def _update_field(session: Session, payload: dict, key: str, at: dt.datetime) ->
 def _create_task(session: Session, payload: dict, key: str, at: dt.datetime) -> dict:
     task = validate_payload("create_task", payload)
     task_id = f"task-{key}"  # from the idempotency key: a second attempt could not make a second task
-    session.add(Task(id=task_id, subject=task.subject, due_date=task.due_date, owner_id=task.owner_id,
+    # A task nobody was named for is the record owner's, as in a CRM: the seller who works the deal does it.
+    owner_id = task.owner_id or _record_owner(session, task.opportunity_id, task.account_id)
+    session.add(Task(id=task_id, subject=task.subject, due_date=task.due_date, owner_id=owner_id,
                      opportunity_id=task.opportunity_id, account_id=task.account_id, description=task.description,
                      status="open", created_at=at))
     return {"created": {"table": "tasks", "id": task_id}}
+
+
+def _record_owner(session: Session, opportunity_id: str | None, account_id: str | None) -> str | None:
+    record = (session.get(Opportunity, opportunity_id) if opportunity_id
+              else session.get(Account, account_id) if account_id else None)
+    return record.owner_id if record is not None else None
 
 
 def _log_note(session: Session, payload: dict, key: str, at: dt.datetime) -> dict:

@@ -31,6 +31,7 @@ from sellerloop.records.models import (
     OpportunityContact,
     Signal,
     StageChange,
+    Task,
     Ticket,
     Transcript,
     UsageMetric,
@@ -195,6 +196,7 @@ class OpportunityView:
     field_history: list[FieldChange]
     activities: list[Activity]
     transcripts: list[Transcript]
+    tasks: list[Task]  # open ones first, soonest due first: what the seller does next
 
 
 def opportunity_view(*, session: Session, opportunity_id: str) -> OpportunityView:
@@ -215,6 +217,8 @@ def opportunity_view(*, session: Session, opportunity_id: str) -> OpportunityVie
                                         .order_by(Activity.occurred_at.desc()))),
         transcripts=list(session.scalars(select(Transcript).where(Transcript.opportunity_id == opportunity_id)
                                          .order_by(Transcript.occurred_at.desc()))),
+        tasks=list(session.scalars(select(Task).where(Task.opportunity_id == opportunity_id)
+                                   .order_by(Task.status != "open", Task.due_date, Task.created_at.desc()))),
     )
 
 

@@ -39,6 +39,7 @@ from sellerloop.evidence.sources import ResolvedSource, UnknownSource, field_lab
 from sellerloop.records.models import Contact, OpportunityContact, Transcript
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
 from sellerloop.web.app import get_session, templates
+from sellerloop.web.decision_views import panel_offers
 from sellerloop.web.marks import has_quote
 
 router = APIRouter()
@@ -256,10 +257,30 @@ def _panel(request: Request, session: Session, kind: str, record_id: str, use_ca
         return templates.TemplateResponse(request, "_agent_panel.html", page | {"error": message})
     context = (page | panel_context(run, targets=_targets(session, run))
                | {"about": _about(session, run, kind)})
+    # Each item a person can act on gets its decision block (web/decision_views.py), acting on the record: a
+    # call's actions are its deal's.
+    acts_on = (f"opportunity:{record.opportunity_id}" if kind == "transcript" and record.opportunity_id
+               else None if kind == "transcript" else f"{kind}:{record_id}")
+    offers = iter(panel_offers(session=session, run=run, subject=acts_on, secret=request.app.state.secret_key,
+                               back=page["record"]["href"]))
+    for section in context["sections"]:  # the items in the order the run holds them, as panel_context built them
+        for entry in section["items"]:
+            entry["offer"] = next(offers)
+    context["cap"] = _cap(run)
     name = "_agent_panel.html" if _is_htmx(request) else "agent_page.html"
     response = templates.TemplateResponse(request, name, context)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _cap(run: AgentRun) -> dict | None:
+    """"2 of 3 shown": how many recommendations the panel shows against the cap, and how many more the evidence
+    supported beyond it (next-action says both in its inputs)."""
+    if "cap" not in run.inputs:
+        return None
+    shown = sum(item.kind == "recommendation" for item in run.items)
+    cap, found = int(run.inputs["cap"]), int(run.inputs.get("found", shown))
+    return {"shown": shown, "cap": cap, "more": max(0, found - cap)}
 
 
 CALL = Query(None, max_length=64, description="the call to follow up on (default: the deal's latest)")
