@@ -41,6 +41,8 @@ from sellerloop.executor.service import rollback
 from sellerloop.policy.access import visible_owner_ids
 from sellerloop.policy.fields import served_user
 from sellerloop.policy.levels import placement_for
+from sellerloop.records.models import Account, Opportunity
+from sellerloop.records.service import opportunity_view
 from sellerloop.web.app import get_session, templates
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +67,14 @@ def record_href(subject: str) -> str | None:
     kind, _, record_id = subject.partition(":")
     page = RECORD_PAGES.get(kind)
     return f"/{page}/{url_quote(record_id, safe='')}" if page else None
+
+
+def record_name(*, session: Session, subject: str) -> str:
+    """The name a person knows a record by ("Initech — GTX Pro"), else its id."""
+    kind, _, record_id = subject.partition(":")
+    model = {"opportunity": Opportunity, "account": Account}.get(kind)
+    record = session.get(model, record_id) if model else None
+    return record.name if record is not None else record_id
 
 
 def offer_view(*, proposal: Proposal, approval: Approval | None, dom_id: str, token: str | None = None,
@@ -151,7 +161,11 @@ def _back(request: Request, form) -> str:
 
 def _answer(request: Request, form, view: dict, status: int = 200) -> Response:
     if _is_htmx(request):
-        return templates.TemplateResponse(request, "_decision.html", {"o": view}, status_code=status)
+        response = templates.TemplateResponse(request, "_decision.html", {"o": view}, status_code=status)
+        if status == 200 and view.get("state") in ("executed", "rolled_back"):
+            # The record changed (a task made or removed, a field written): its page reloads what shows it.
+            response.headers["HX-Trigger"] = "records-changed"
+        return response
     if view.get("error"):
         return templates.TemplateResponse(request, "error.html", {
             "status": status, "title": "Not done", "message": view["error"]}, status_code=status)
@@ -249,6 +263,7 @@ def _inbox(request: Request, session: Session, *, team: bool) -> Response:
         shown = mine_only
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     entries = [{"approval": a, "owner": _owner(session, a), "href": record_href(a.proposal.subject),
+                "name": record_name(session=session, subject=a.proposal.subject),
                 "o": offer_view(proposal=a.proposal, approval=a, dom_id=f"approval-{n}", back=request.url.path),
                 "expires_in": (a.proposal.expires_at - now).days if a.proposal.expires_at else None}
                for n, a in enumerate(shown[:INBOX_LIMIT], 1)]
@@ -270,3 +285,10 @@ def my_inbox(request: Request, session: Session = Depends(get_session)) -> Respo
 @router.get("/inbox/team", response_class=HTMLResponse)
 def team_inbox(request: Request, session: Session = Depends(get_session)) -> Response:
     return _inbox(request, session, team=True)
+
+
+@router.get("/opportunities/{opportunity_id}/tasks", response_class=HTMLResponse)
+def opportunity_tasks(request: Request, opportunity_id: str, session: Session = Depends(get_session)) -> Response:
+    """The deal page's task list alone, for htmx to reload after a decision created or undid a task."""
+    view = opportunity_view(session=session, opportunity_id=opportunity_id)
+    return templates.TemplateResponse(request, "_tasks.html", {"view": view, "o": view.opportunity})
