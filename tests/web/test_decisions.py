@@ -211,3 +211,61 @@ def test_a_seller_of_another_team_cannot_see_or_decide_on_an_approval(site):
         assert refused.status_code == 403
     with session_scope(site.engine) as s:
         assert s.get(ApprovalRow, approval_id).state == "proposed"
+
+
+@pytest.fixture
+def call_site(maven_copy):
+    """The Maven book plus the web tests' hand-made call (tests/web/conftest.seed_records), served signed in."""
+    from tests.web.conftest import seed_records
+
+    engine = create_store_engine(maven_copy.url)
+    with session_scope(engine) as s:
+        ids = seed_records(session=s)
+        owner = s.get(Opportunity, ids["opportunity"]).owner_id
+        ids |= {"owner": owner, "owner_token": create_token(session=s, user_id=owner, name="t")}
+    with serve(engine, sign_in=True) as live:
+        live.ids = ids
+        yield live
+    engine.dispose()
+
+
+def test_an_email_draft_is_edited_before_approval_and_then_waits_for_a_connector(call_site):
+    with _client(call_site, "owner") as client:
+        panel = client.get(f"/transcripts/{call_site.ids['timed_transcript']}/panels/follow-up", headers=HX).text
+        block = panel[panel.index('data-action="send_email"'):]
+        assert 'name="edit_body"' in block and "<label" in block
+        offer = re.search(r'name="offer" value="([^"]+)"', block).group(1)
+        answer = client.post("/decisions", headers=HX, data={
+            "offer": offer, "decision": "approve", "dom_id": "offer-follow-up-1",
+            "edit_subject": "Thanks, Ben: next steps", "edit_body": "Hi Ben,\n\nThanks for the call.\n"})
+        assert answer.status_code == 200
+        assert "approved with edits" in answer.text and "needs a connector" in answer.text
+    with session_scope(call_site.engine) as s:
+        row = s.scalars(select(ApprovalRow).where(ApprovalRow.action == "send_email")).one()
+        assert row.state == "approved_with_edits"
+        edited = row.approval["history"][-1]["payload"]
+        assert edited["subject"] == "Thanks, Ben: next steps" and edited["body"] == "Hi Ben,\n\nThanks for the call."
+        assert edited["to"] == ["ben.ortiz@cancity.example"]  # recipients are not the approver's to change
+
+
+def test_a_field_change_shows_old_and_new_side_by_side_and_the_edited_value_is_written(call_site):
+    deal = call_site.ids["opportunity"]
+    with session_scope(call_site.engine) as s:
+        approval_id = propose(session=s, by="agent:hygiene", proposal=Proposal(
+            use_case="hygiene", subject=f"opportunity:{deal}", action="update_field", level="L4",
+            reason="Next step agreed on the call.", payload={
+                "object": "opportunity", "record_id": deal, "field": "next_step",
+                "old": "Send the security questionnaire answers before Friday's review.",
+                "new": "Share SOC 2 report with IT"})).id
+    with _client(call_site, "owner") as client:
+        inbox = client.get("/inbox").text
+        table = inbox[inbox.index('<table class="diff-table">'):inbox.index("</table>")]
+        assert re.search(r"<del>Send the security questionnaire answers before Friday&#39;s review.</del>.*"
+                         r"<ins>Share SOC 2 report with IT</ins>", table, re.S)
+        answer = client.post("/decisions", headers=HX, data={"approval": approval_id, "decision": "approve",
+                                                              "dom_id": "approval-1",
+                                                              "edit_new": "Share the SOC 2 report with Dana"})
+        assert answer.status_code == 200 and "is now" in answer.text
+        assert answer.headers["HX-Trigger"] == "records-changed"
+    with session_scope(call_site.engine) as s:
+        assert s.get(Opportunity, deal).next_step == "Share the SOC 2 report with Dana"
