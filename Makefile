@@ -36,7 +36,7 @@ test: dev
 
 # Re-take the README screenshots in docs/screenshots (the browser tests, writing into docs/ this time).
 screenshots: dev
-	SELLERLOOP_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -k "screenshot or panel" -p no:randomly
+	SELLERLOOP_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -k "screenshot or panel or workspace" -p no:randomly
 
 clean:
 	rm -rf $(VENV) .sellerloop .pytest_cache

@@ -106,7 +106,7 @@ def acceptance(*, session: Session, owners: set[str] | None, at: dt.datetime | N
         for group, key in ((use_cases, approval.proposal.use_case), (levels, level), (sellers, seller)):
             group.setdefault(key, Rates(key, key)).count(counted)
         total.count(counted)
-    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(list(sellers))))) if sellers else {}
+    names = {i: name for i, name in session.execute(select(User.id, User.name).where(User.id.in_(list(sellers))))}
     for key, rates in sellers.items():
         rates.label = names.get(key, key)
     return Acceptance(
@@ -148,5 +148,5 @@ def _lookup(session: Session, key, value, wanted: set) -> dict:
     wanted = sorted(w for w in wanted if w is not None)
     found: dict = {}
     for start in range(0, len(wanted), CHUNK):
-        found.update(session.execute(select(key, value).where(key.in_(wanted[start:start + CHUNK]))).tuples())
+        found.update((k, v) for k, v in session.execute(select(key, value).where(key.in_(wanted[start:start + CHUNK]))))
     return found

@@ -25,6 +25,13 @@ inherited default level; promoting one with `action=` gives it a level of its ow
 
 The next level must also pass the policy file's own rules (`service.refusals`: an approval policy above L3, audit
 logging for L4/L5, L5 only for low-risk reversible actions), checked on the policy as it would be after the step.
+
+`demote` lowers a level one step (never below L1) and `set_kill_switch` turns the kill switch on or off. Neither
+needs evidence: going back to more human control is always allowed. Both are held to everything else `promote`
+is: only admins and RevOps, never the shipped default file, the file rewritten in place (comments kept) only
+after the result passes `policy check`, and a `policy.changed` audit entry in the caller's transaction. A
+demotion's entry names the use case, so it starts a new evidence window at the lower level; the kill switch's
+names none, because it does not change what any level has earned.
 """
 from __future__ import annotations
 
@@ -65,10 +72,14 @@ ROLLED_BACK = "execution.rolled_back"
 PROMOTERS = frozenset({"admin", "revops"})  # DESIGN §1: RevOps and admins own the policy and autonomy
 
 
-class PromotionRefused(BadInput):
-    """A promotion the policy does not allow: a skipped level, a bar not met, a rule the next level breaks."""
+class PolicyChangeRefused(BadInput):
+    """A change to the policy file that is not allowed: by whom, to which file, or to what."""
 
     http_status = 409
+
+
+class PromotionRefused(PolicyChangeRefused):
+    """A promotion the policy does not allow: a skipped level, a bar not met, a rule the next level breaks."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,7 @@ def _read_log(session: Session) -> _Log:
     return log
 
 
-def _raised(policy: Policy, use_case: str, action: str | None, level: str) -> Policy:
+def _with_level(policy: Policy, use_case: str, action: str | None, level: str) -> Policy:
     data = policy.model_dump(mode="json")
     if action is None:
         data["levels"][use_case]["default"] = level
@@ -208,7 +219,7 @@ def _measure(policy: Policy, log: _Log, use_case: str, action: str | None) -> Le
 
 def _rules(policy: Policy, use_case: str, action: str | None, level: str) -> list[str]:
     """The policy file's rules that the policy would break one step up (the same rules as `policy check`)."""
-    candidate = _raised(policy, use_case, action, level)
+    candidate = _with_level(policy, use_case, action, level)
     checked = PolicyFile(file="", data={}, lines={}, problems=(), policy=candidate)
     found = [f"{r.path}: {r.reason}" for r in refusals(checked, policy)]
     if len(found) > 2:  # L5 for a default that many actions inherit: the first two say enough
@@ -252,16 +263,8 @@ def promote(*, session: Session, use_case: str, action: str | None = None, by: s
     and the next level breaks no rule; write the policy file and append a `policy.changed` audit entry (in the
     caller's transaction). `to`, if given, must be that next level. PromotionRefused (one line) otherwise."""
     _check_names(use_case, action)
-    path = Path(policy_path).expanduser() if policy_path is not None else policy_file_in_force()
-    if _same_file(path, DEFAULT_POLICY_FILE):
-        raise PromotionRefused(f"{path} is the shipped default policy and is not edited in place: copy it "
-                               f"(e.g. to team-policy.yaml), set {POLICY_ENV} to the copy, and promote again")
-    user = session.get(User, by)
-    if user is None:
-        raise BadInput(f"no user with id {by!r}")
-    if user.role not in PROMOTERS:
-        raise PromotionRefused(f"only an admin or RevOps user may change an autonomy level; {user.name} is a "
-                               f"{user.role}")
+    path = _editable(policy_path, "promote again", PromotionRefused)
+    _changer(session, by, "change an autonomy level", PromotionRefused)
     policy = load_policy(path)
     row = _measure(policy, _read_log(session), use_case, action)
     if to is not None:
@@ -276,23 +279,91 @@ def promote(*, session: Session, use_case: str, action: str | None = None, by: s
     if not row.promotion_allowed:
         step = f" to {row.next_level}" if row.next_level else ""
         raise PromotionRefused(f"cannot promote {row.label} from {row.level}{step}: {row.reason}")
-    candidate = _raised(policy, use_case, action, row.next_level)
+    candidate = _with_level(policy, use_case, action, row.next_level)
     raw = path.read_bytes().decode("utf-8")
-    temp = _prepare(path, _rewrite(raw, use_case, action, row.next_level), candidate)
+    _write_audited(session, path, _rewrite(raw, use_case, action, row.next_level), candidate, by=by,
+                   payload={"use_case": use_case, "action": action, "from": row.level, "to": row.next_level,
+                            "file": str(path.resolve()), "evidence": row.figures(),
+                            "bar": policy.promotion.model_dump(mode="json")}, refused=PromotionRefused)
+    return candidate
+
+
+def demote(*, session: Session, use_case: str, action: str | None = None, by: str,
+           policy_path: Path | str | None = None, to: str | None = None) -> Policy:
+    """Lower `use_case`'s level (or one `action`'s) one step, never below L1; write the policy file and append a
+    `policy.changed` audit entry (in the caller's transaction). No evidence is needed to hand work back to
+    people. `to`, if given, must be that lower level, so a form shown before someone else changed the level
+    cannot lower it twice. PolicyChangeRefused (one line) otherwise."""
+    _check_names(use_case, action)
+    path = _editable(policy_path, "lower it again", PolicyChangeRefused)
+    _changer(session, by, "change an autonomy level", PolicyChangeRefused)
+    policy = load_policy(path)
+    level = policy.levels[use_case].level_of(action)
+    label = use_case if action is None else f"{use_case} {action}"
+    if rank(level) == 1:
+        raise PolicyChangeRefused(f"{label} is at L1, the lowest level; it cannot go lower")
+    lower = LEVELS[rank(level) - 2]
+    if to is not None:
+        if to not in LEVELS:
+            raise BadInput(f"not a level {to!r}: use one of {', '.join(LEVELS)}")
+        if rank(to) != rank(level) - 1:
+            raise PolicyChangeRefused(f"{label} is at {level}: lowering it one step goes to {lower}, not {to}")
+    candidate = _with_level(policy, use_case, action, lower)
+    raw = path.read_bytes().decode("utf-8")
+    _write_audited(session, path, _rewrite(raw, use_case, action, lower), candidate, by=by,
+                   payload={"use_case": use_case, "action": action, "from": level, "to": lower,
+                            "file": str(path.resolve())}, refused=PolicyChangeRefused)
+    return candidate
+
+
+def set_kill_switch(*, session: Session, on: bool, by: str, policy_path: Path | str | None = None) -> Policy:
+    """Turn the kill switch on (every L4 and L5 acts as an L3 draft; nothing executes) or off; write the policy
+    file and append a `policy.changed` audit entry. Asking for the state it is in already is refused rather than
+    done silently: the person meant to change something, and someone else did it first."""
+    path = _editable(policy_path, "try again", PolicyChangeRefused)
+    _changer(session, by, "turn the kill switch on or off", PolicyChangeRefused)
+    policy = load_policy(path)
+    if policy.kill_switch == on:
+        raise PolicyChangeRefused(f"the kill switch is {'on' if on else 'off'} already in {path}")
+    candidate = Policy.model_validate(policy.model_dump(mode="json") | {"kill_switch": on})
+    raw = path.read_bytes().decode("utf-8")
+    _write_audited(session, path, _rewrite_top(raw, "kill_switch", "true" if on else "false"), candidate, by=by,
+                   payload={"kill_switch": on, "from": policy.kill_switch, "to": on, "file": str(path.resolve())},
+                   refused=PolicyChangeRefused)
+    return candidate
+
+
+def _editable(policy_path: Path | str | None, retry: str, refused: type[PolicyChangeRefused]) -> Path:
+    """The policy file to rewrite: the one given, else the one in force; never the shipped default."""
+    path = Path(policy_path).expanduser() if policy_path is not None else policy_file_in_force()
+    if _same_file(path, DEFAULT_POLICY_FILE):
+        raise refused(f"{path} is the shipped default policy and is not edited in place: copy it "
+                      f"(e.g. to team-policy.yaml), set {POLICY_ENV} to the copy, and {retry}")
+    return path
+
+
+def _changer(session: Session, by: str, what: str, refused: type[PolicyChangeRefused]) -> User:
+    user = session.get(User, by)
+    if user is None:
+        raise BadInput(f"no user with id {by!r}")
+    if user.role not in PROMOTERS:
+        raise refused(f"only an admin or RevOps user may {what}; {user.name} is a {user.role}")
+    return user
+
+
+def _write_audited(session: Session, path: Path, text: str, candidate: Policy, *, by: str, payload: dict,
+                   refused: type[PolicyChangeRefused]) -> None:
+    temp = _prepare(path, text, candidate, refused)
     try:
         subject = f"policy:{path.resolve()}"
         if len(subject) > LIMITS["subject"]:
             subject = "policy:…" + subject[-(LIMITS["subject"] - 8):]
-        audit(session=session, actor=by, action=CHANGED, subject=subject,
-              payload={"use_case": use_case, "action": action, "from": row.level, "to": row.next_level,
-                       "file": str(path.resolve()), "evidence": row.figures(),
-                       "bar": policy.promotion.model_dump(mode="json")})
+        audit(session=session, actor=by, action=CHANGED, subject=subject, payload=payload)
         # The file is replaced last: a refusal or a failed audit entry leaves it as it was.
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return candidate
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -302,7 +373,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _prepare(path: Path, text: str, expected: Policy) -> Path:
+def _prepare(path: Path, text: str, expected: Policy,
+             refused: type[PolicyChangeRefused] = PromotionRefused) -> Path:
     """Write `text` next to `path` and check it as a policy that replaces `path`; the temp file, if valid."""
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
@@ -314,10 +386,11 @@ def _prepare(path: Path, text: str, expected: Policy) -> Path:
         result = check_policy(temp, current=path)
         if not result.valid:
             first = result.refusals[0]
-            raise PromotionRefused(f"the promoted policy would be refused: {first.path}: {first.reason}")
+            changed = "promoted" if refused is PromotionRefused else "changed"
+            raise refused(f"the {changed} policy would be refused: {first.path}: {first.reason}")
         if result.policy != expected:
-            raise PromotionRefused(f"could not rewrite the level in {path} safely; change it by hand and check it "
-                                   "with `sellerloop policy check`")
+            raise refused(f"could not rewrite {path} safely; change it by hand and check it with "
+                          "`sellerloop policy check`")
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -378,3 +451,23 @@ def _value(node, key: str):
 
 def _splice(text: str, node: yaml.ScalarNode, level: str) -> str:
     return text[:node.start_mark.index] + level + text[node.end_mark.index:]
+
+
+def _rewrite_top(text: str, key: str, value: str) -> str:
+    """`text` with one top-level scalar set to `value` (a new first line if the key is not there), everything
+    else as it was, comments included."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if not isinstance(root, yaml.MappingNode) or root.flow_style or not root.value:
+        raise PolicyChangeRefused(f"could not find where to set {key}; change it by hand")
+    node = _value(root, key)
+    if node is None:
+        first = root.value[0][0].start_mark
+        newline = "\r\n" if "\r\n" in text else "\n"
+        return text[:first.index] + f"{key}: {value}{newline}" + " " * first.column + text[first.index:]
+    if not isinstance(node, yaml.ScalarNode):
+        raise PolicyChangeRefused(f"{key} is not a single value; fix the policy file")
+    return text[:node.start_mark.index] + value + text[node.end_mark.index:]
