@@ -109,14 +109,23 @@ def _one_line(error: object) -> str:
 
 # ---- entities ------------------------------------------------------------------------------------------------
 
-def _users(session: Session) -> dict[str, tuple[str, str | None]]:
-    """id -> (role, manager_id) for every user; read once per session transaction."""
-    users = session.info.get(_USERS_KEY)
-    if users is None:
-        users = {uid: (role, manager) for uid, role, manager in
-                 session.execute(select(User.id, User.role, User.manager_id))}
-        session.info[_USERS_KEY] = users
+def _users(session: Session, ids: set[str]) -> dict[str, tuple[str, str | None]]:
+    """id -> (role, manager_id) for `ids`, read once per session transaction and only as far as asked: a page
+    decides on a few chains, so reading every user for it (thousands in a big book) would cost more than the
+    decision. Absent ids are remembered as absent; a user added or changed in the session is read again."""
+    users = session.info.setdefault(_USERS_KEY, {})
+    missing = {i for i in ids if i and i not in users}
+    if missing:
+        users.update(dict.fromkeys(missing, ("", None)))
+        for chunk in _chunks(sorted(missing), 10_000):  # bound the IN list (SQLite caps bound parameters)
+            users.update({uid: (role, manager) for uid, role, manager in session.execute(
+                select(User.id, User.role, User.manager_id).where(User.id.in_(chunk)))})
     return users
+
+
+def _chunks(items: list[str], size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 @event.listens_for(Session, "after_flush")
@@ -135,23 +144,25 @@ def _uid(kind: str, id_: str) -> dict:
     return {"type": kind, "id": id_}
 
 
-def _user_entities(users: dict, start: list[str], principal: User | None) -> list[dict]:
-    """Entities for the given users and everyone above them (a manager cycle in the data is walked once)."""
+def _user_entities(session: Session, start: list[str], principal: User | None) -> list[dict]:
+    """Entities for the given users and everyone above them, read one level of the chains at a time (a manager
+    cycle in the data is walked once)."""
     entities, seen = [], set()
-    frontier = [u for u in start if u]
+    frontier = {u for u in start if u}
     while frontier:
-        uid = frontier.pop()
-        if uid in seen:
-            continue
-        seen.add(uid)
-        if principal is not None and uid == principal.id:  # the object in hand wins over a stale read
-            role, manager = principal.role, principal.manager_id
-        else:
-            role, manager = users.get(uid, ("", None))
-        entities.append({"uid": _uid("User", uid), "attrs": {"role": role or ""},
-                         "parents": [_uid("User", manager)] if manager else []})
-        if manager:
-            frontier.append(manager)
+        users = _users(session, frontier)
+        above = set()
+        for uid in sorted(frontier):
+            seen.add(uid)
+            if principal is not None and uid == principal.id:  # the object in hand wins over a stale read
+                role, manager = principal.role, principal.manager_id
+            else:
+                role, manager = users.get(uid, ("", None))
+            entities.append({"uid": _uid("User", uid), "attrs": {"role": role or ""},
+                             "parents": [_uid("User", manager)] if manager else []})
+            if manager:
+                above.add(manager)
+        frontier = above - seen
     return entities
 
 
@@ -192,11 +203,7 @@ def decide_each(*, principal: User | None, action: str, resource_kind: str, owne
         log.warning("Cedar policies refused every request: %s", e)
         return [Decision(False, f"policy error: {e}")] * len(owner_ids)
 
-    users = _users(session)
-    if principal is not None and principal.id not in users:  # a user added since the read: read again
-        session.info.pop(_USERS_KEY, None)
-        users = _users(session)
-    entities = _user_entities(users, [principal.id if principal else "", *(o or "" for o in owner_ids)], principal)
+    entities = _user_entities(session, [principal.id if principal else "", *(o or "" for o in owner_ids)], principal)
     if agent is not None:
         who = _uid("Agent", agent)
         entities.append({"uid": who, "parents": [],
