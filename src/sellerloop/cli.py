@@ -371,6 +371,27 @@ def run_all_command(
             out.print(f"{u}: {error}")
 
 
+@app.command("embed-url")
+def embed_url_command(
+    acting_user: Annotated[str, typer.Option("--as", help="whose link: it shows what this user may see")],
+    opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity to embed")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="the account to embed")] = None,
+    minutes: Annotated[int, typer.Option("--minutes", help="how long the link works (1 to 60)")] = 15,
+) -> None:
+    """Print an embed link to a record's agent panels, for an iframe in Salesforce or another CRM. It needs no
+    cookie (a signed token in the link) and works only on that record, for `minutes`."""
+    from sellerloop.auth.service import session_secret
+    from sellerloop.cards.service import embed_link
+    from sellerloop.policy.access import get_user
+
+    kind, record_id = _one_subject(opportunity=opportunity, account=account)
+    with session_scope(_engine()) as session:
+        link = embed_link(session=session, secret=session_secret(get_settings().home),
+                          user=get_user(session=session, user_id=acting_user), kind=kind, record_id=record_id,
+                          minutes=minutes)
+    sys.stdout.write(link["url"] + "\n")
+
+
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Counts per record type, real and synthetic apart."""

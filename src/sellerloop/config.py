@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     llm_model: str = ""
     # An OpenAI-compatible endpoint for that model (Ollama, vLLM, a proxy), e.g. http://localhost:11434/v1.
     llm_base_url: str = ""
+    # Where people reach this server, e.g. https://sellerloop.example.com: links that leave the app (the HubSpot
+    # card's, embed links printed by the CLI) must be absolute, and HubSpot signs the URL it called, not ours.
+    public_url: str = "http://127.0.0.1:8000"
+    # The HubSpot app's client secret: it signs every hubspot.fetch request (X-HubSpot-Signature-v3). Empty: the
+    # card endpoint refuses every request, saying so.
+    hubspot_client_secret: str = ""
+    # Who may frame the /embed/ pages (CSP frame-ancestors); every other page may be framed by nobody.
+    embed_frame_ancestors: str = ("'self' https://*.lightning.force.com https://*.my.salesforce.com "
+                                  "https://*.hubspot.com https://app.hubspot.com")
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Signing in: passwords (argon2id, via argon2-cffi), API tokens, and who a request is for.
+"""Signing in: passwords (argon2id, via argon2-cffi), API tokens, embed tokens, and who a request is for.
 
 A password is checked against its argon2id hash; a hash made with older parameters is replaced on the next good
 sign-in. Sign-in with an unknown user still runs one hash check, so the answer takes as long either way and does
@@ -11,14 +11,17 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.auth.models import ApiToken, Credential
-from sellerloop.errors import BadInput, NotFound
+from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.records.models import Role, User
 
 MIN_PASSWORD = 10
@@ -130,3 +133,74 @@ def session_secret(home) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()
+
+
+# --- embed tokens: a panel inside another CRM's iframe --------------------------------------------------------
+#
+# A page framed by Salesforce or HubSpot is a third-party context: browsers do not send our session cookie there
+# (nor could anyone sign in inside it). So an embed link carries a short-lived token instead, signed with the
+# app's secret (itsdangerous, like the session cookie, but under its own salt, so neither can pass for the
+# other). It names one user and one record; auth/views.py accepts it only for that record's pages.
+
+EMBED_SALT = "sellerloop.embed-link"
+EMBED_MINUTES = 15
+EMBED_MAX_MINUTES = 60
+EMBED_KINDS = {"opportunity": "opportunities", "account": "accounts"}  # record kind -> its path segment
+
+
+class EmbedTokenInvalid(SellerloopError):
+    """An embed token that is expired, altered or for nobody we know. A 401 page, not a sign-in redirect: inside
+    another site's iframe there is no signing in."""
+
+    exit_code = 2
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class EmbedGrant:
+    user_id: str
+    record: str  # "opportunity:ID" or "account:ID"
+    expires_at: dt.datetime  # UTC, naive like every stored time
+
+    @property
+    def kind(self) -> str:
+        return self.record.partition(":")[0]
+
+    @property
+    def record_id(self) -> str:
+        return self.record.partition(":")[2]
+
+
+def embed_minutes(minutes: int | None) -> int:
+    minutes = EMBED_MINUTES if minutes is None else minutes
+    if not 1 <= minutes <= EMBED_MAX_MINUTES:
+        raise BadInput(f"minutes: an embed link lives 1 to {EMBED_MAX_MINUTES} minutes (got {minutes})")
+    return minutes
+
+
+def mint_embed_token(*, secret: str, user_id: str, record: str, minutes: int | None = None) -> tuple[str, EmbedGrant]:
+    """A token for `user_id` to see `record` ("opportunity:ID") for `minutes` (default 15, at most 60). The caller
+    has checked that the user may see the record; the pages check it again on every request."""
+    kind, _, record_id = record.partition(":")
+    if kind not in EMBED_KINDS or not record_id:
+        raise BadInput(f"an embed link is for an opportunity or an account, not {record!r}")
+    expires = int(time.time()) + 60 * embed_minutes(minutes)
+    token = URLSafeTimedSerializer(secret, salt=EMBED_SALT).dumps({"u": user_id, "r": record, "x": expires})
+    return token, EmbedGrant(user_id, record, dt.datetime.fromtimestamp(expires, dt.UTC).replace(tzinfo=None))
+
+
+def read_embed_token(*, secret: str, token: str) -> EmbedGrant:
+    """Who and which record a token is for; EmbedTokenInvalid when it is altered, malformed or expired."""
+    try:
+        # max_age is the hard ceiling whatever the payload says; "x" is the lifetime the link was minted with.
+        payload = URLSafeTimedSerializer(secret, salt=EMBED_SALT).loads(token, max_age=60 * EMBED_MAX_MINUTES)
+    except SignatureExpired:
+        raise EmbedTokenInvalid("this embed link has expired: open the panel again from your CRM") from None
+    except BadSignature:
+        raise EmbedTokenInvalid("this embed link is not valid (altered or signed by another server)") from None
+    if not isinstance(payload, dict) or not {"u", "r", "x"} <= payload.keys():
+        raise EmbedTokenInvalid("this embed link is not valid (malformed)")
+    if payload["x"] <= time.time():
+        raise EmbedTokenInvalid("this embed link has expired: open the panel again from your CRM")
+    return EmbedGrant(payload["u"], payload["r"],
+                      dt.datetime.fromtimestamp(payload["x"], dt.UTC).replace(tzinfo=None))

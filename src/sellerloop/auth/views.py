@@ -2,6 +2,9 @@
 
 Who a request is for, in this order:
 - `Authorization: Bearer sl_...`: an API token (scripts); a token that is unknown or revoked is a 401;
+- `X-Embed-Token` (or `?token=` on an /embed/ page): an embed link's token (auth/service.py), good for one record's
+  pages only (`/embed/{kind}/{id}` and `/{kind}/{id}/...`); elsewhere it is a 403, and an expired or altered one
+  a 401 page, never a sign-in redirect (inside another CRM's iframe nobody can sign in);
 - the signed session cookie of someone who signed in on `/signin` (Starlette's SessionMiddleware, itsdangerous);
 - nobody: pages redirect to `/signin`, the API answers 401.
 A server started without sign-in (`create_app(sign_in=False)`: tests and a local operator) serves everything as the
@@ -10,8 +13,8 @@ local operator, and there `?as=USER` previews what that user would see.
 CSRF: every state-changing request made with the session cookie must carry the session's token, as the form field
 `csrf_token` or the `X-CSRF-Token` header (htmx sends it from <body hx-headers>). Written here rather than taken
 from starlette-csrf because plain HTML forms (the pages work without JavaScript) cannot send a header, and the
-token lives in the signed session we already have. Requests with a bearer token carry no ambient credentials and
-need none.
+token lives in the signed session we already have. Requests with a bearer token or an embed token header carry
+no ambient credentials (a browser sends neither on its own) and need none.
 """
 from __future__ import annotations
 
@@ -23,8 +26,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sellerloop.auth.service import authenticate, user_for_token
+from sellerloop.auth.service import (
+    EMBED_KINDS,
+    EmbedGrant,
+    EmbedTokenInvalid,
+    authenticate,
+    read_embed_token,
+    user_for_token,
+)
 from sellerloop.errors import SellerloopError
+from sellerloop.policy.access import AccessDenied
 from sellerloop.records.models import User
 from sellerloop.store.db import session_scope
 
@@ -33,6 +44,8 @@ SESSION_USER = "user_id"
 SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+EMBED_HEADER = "x-embed-token"
+EMBED_PREFIX = "/embed/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_PREFIXES = ("/signin", "/static/", "/healthz", "/docs", "/api/openapi.json")
 
@@ -70,6 +83,12 @@ def request_user(request: Request, session: Session) -> User | None:
             raise SignInRequired("the API token is not valid (unknown, revoked or mistyped)")
         request.state.bearer = True
         return user
+    grant = embed_grant(request)
+    if grant is not None:
+        user = session.get(User, grant.user_id)
+        if user is None:
+            raise EmbedTokenInvalid("this embed link is for a user who is no longer here")
+        return user
     if not request.app.state.sign_in:
         return None
     user_id = request.session.get(SESSION_USER)
@@ -79,10 +98,32 @@ def request_user(request: Request, session: Session) -> User | None:
     return user
 
 
+def embed_grant(request: Request) -> EmbedGrant | None:
+    """The embed token this request carries, checked: None without one; EmbedTokenInvalid (401) when it is
+    expired or altered, or missing on an /embed/ page; AccessDenied (403) on a page of any other record."""
+    token = request.headers.get(EMBED_HEADER)
+    path = request.url.path
+    if token is None and path.startswith(EMBED_PREFIX):
+        token = request.query_params.get("token")
+        if token is None:
+            raise EmbedTokenInvalid("this page opens from an embed link, with its ?token=")
+    if token is None:
+        return None
+    grant = read_embed_token(secret=request.app.state.secret_key, token=token)
+    home = f"/{EMBED_KINDS.get(grant.kind, '-')}/{grant.record_id}"
+    if not (path == EMBED_PREFIX[:-1] + home or path.startswith((EMBED_PREFIX[:-1] + home + "/", home + "/"))):
+        raise AccessDenied(f"this embed link is for {grant.record} only")
+    request.state.embed_token = token  # the embed page hands it on to the panels it loads
+    return grant
+
+
 async def csrf_protect(request: Request) -> None:
     """App-wide dependency: a state-changing request on the session cookie carries the session's token."""
     if request.method not in UNSAFE_METHODS or getattr(request.state, "bearer", False) or \
             request.headers.get("authorization", "")[:7].lower() == "bearer ":
+        return
+    if request.headers.get(EMBED_HEADER) is not None:
+        read_embed_token(secret=request.app.state.secret_key, token=request.headers[EMBED_HEADER])  # 401 if not
         return
     expected = request.session.get(SESSION_CSRF)
     sent = request.headers.get(CSRF_HEADER)
