@@ -150,3 +150,62 @@ def test_the_deal_page_and_inbox_fit_the_window_and_every_control_has_a_label(br
             page.screenshot(path=SCREENSHOTS / "inbox-narrow.png", full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture
+def demo_site(tmp_path):
+    """The demo book (Maven + the sample layer), signed in, for the README's workspace screenshots."""
+    from tests.conftest import load_book
+    from tests.web.conftest import DEMO_DEAL
+
+    url = f"sqlite:///{tmp_path / 'sellerloop.db'}"
+    load_book(url, sample_layer=True)
+    engine = create_store_engine(url)
+    with session_scope(engine) as s:
+        from sellerloop.records.models import Opportunity, Transcript
+
+        seller = s.get(User, s.get(Opportunity, DEMO_DEAL).owner_id)
+        for user_id in (seller.id, seller.manager_id):
+            set_password(session=s, user_id=user_id, password=PASSWORD)
+        call = s.scalars(select(Transcript.id).where(Transcript.opportunity_id == DEMO_DEAL)
+                         .order_by(Transcript.occurred_at.desc())).first()
+        ids = {"seller": seller.id, "manager": seller.manager_id, "deal": DEMO_DEAL, "call": call}
+    with serve(engine, sign_in=True) as live:
+        live.ids = ids
+        yield live
+    engine.dispose()
+
+
+def test_the_workspace_screenshots_a_decision_the_dashboard_policy_and_coaching(browser, demo_site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        _sign_in(page, demo_site, demo_site.ids["seller"], f"/opportunities/{demo_site.ids['deal']}")
+        first = _first_offer(page)
+        first.get_by_text("Edit before approving").click()
+        first.get_by_label("Task").fill("Book the decision-process meeting with Initech")
+        first.get_by_role("button", name="Approve").click()
+        expect(page.locator("#panel-next-action .decision-status").first).to_contain_text("approved with edits")
+        second = page.locator("#panel-next-action .decision").nth(1)
+        second.get_by_label("Reason to reject").fill("they told us the news themselves last week")
+        second.get_by_role("button", name="Reject").click()
+        expect(second.locator(".decision-status")).to_contain_text("rejected")
+        page.locator("#panel-next-action").screenshot(path=SCREENSHOTS / "next-action-decided.png")
+
+        page.goto(demo_site.url(f"/transcripts/{demo_site.ids['call']}/coaching"))
+        expect(page.locator("h1")).to_contain_text("Coaching")
+        point = page.locator("a[href^='#u-']").first  # a point links to the line it quotes
+        expect(point).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "coaching.png")
+        context.clear_cookies()
+
+        _sign_in(page, demo_site, demo_site.ids["manager"], "/dashboard")
+        expect(page.locator("main")).to_contain_text("next-action")
+        expect(page.locator("main")).to_contain_text("50%")  # one accepted (with edits), one rejected
+        page.screenshot(path=SCREENSHOTS / "dashboard.png", full_page=True)
+        page.goto(demo_site.url("/policy"))
+        expect(page.locator("h1")).to_contain_text("Policy")
+        page.screenshot(path=SCREENSHOTS / "policy.png")
+    finally:
+        context.close()
