@@ -7,7 +7,7 @@ audit log, and outcomes can be read back from it later. What each kind of item o
 
     field change        update_field, the diff as proposed; the approver may edit the new value
     task draft          create_task, its subject and due date editable
-    email draft         send_email, recipients, subject and body editable (sent only through a connector)
+    email draft         send_email, subject and body editable (sent only through a connector)
     recommendation      create_task: the seller's to-do for the recommended action, due in two days, editable
 
 The offer travels to the page and back sealed (`seal`/`unseal`: signed, and short-lived), so a person can edit
@@ -30,6 +30,14 @@ from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition
 from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, approve, near_duplicate, now, proposed, reject
 from sellerloop.errors import BadInput
 
+# What an approver may change in each action's payload, on the pages and in the API alike: what the action says,
+# never where it acts (the record, the field a change is to, its old value, the recipients stay the agent's).
+EDITABLE: dict[str, tuple[str, ...]] = {
+    "create_task": ("subject", "due_date", "description"),
+    "update_field": ("new",),
+    "send_email": ("subject", "body"),
+    "log_note": ("subject", "body"),
+}
 TAKE_UP_DAYS = 2  # a recommendation taken up is a task due in two days: soon, but not "today" at 6 pm
 SEAL_SALT = "sellerloop.draft"
 SEAL_MAX_AGE = 24 * 3600  # an offer older than a day was made from evidence that may have changed: reload it

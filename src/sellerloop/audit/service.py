@@ -92,7 +92,8 @@ class Head:
     @classmethod
     def parse(cls, value: str) -> Head:
         seq, _, digest = value.strip().partition(":")
-        if not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+        digits = seq.isascii() and seq.isdigit()  # not just isdigit: "²" is a digit that int() refuses
+        if not digits or int(seq) < 1 or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
             raise BadInput(f"an audit head is SEQ:SHA256 (e.g. 17:{'ab' * 32}), not {value!r}")
         return cls(int(seq), digest)
 
@@ -233,6 +234,20 @@ def list_entries(*, session: Session, limit: int | None = None) -> list[AuditEnt
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def find_entries(*, session: Session, actor: str | None = None, action: str | None = None, offset: int = 0,
+                 limit: int = 25) -> tuple[list[AuditEntry], int]:
+    """One page of rows, newest first, by who did it and what they did (exact matches), and how many match."""
+    query = select(AuditEntry)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)
+                           .execution_options(populate_existing=True))
+    return list(rows), total
 
 
 def _rows(session: Session) -> Iterator:

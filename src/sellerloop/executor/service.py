@@ -19,6 +19,7 @@ need a connector, which does not exist yet: they are refused, permanently, with 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Callable
 
@@ -105,6 +106,17 @@ def execute(*, session: Session, approval_id: str, by: str = EXECUTOR, at: dt.da
     checkpoint("audit")
     session.flush()
     return execution
+
+
+def check_writable(*, action: str, payload: dict) -> None:
+    """BadInput if the executor could not write this payload (a field the record does not have, a value its
+    column cannot hold), writing nothing. An approval with edits is checked before it is stored, so that a
+    person's decision that could never be carried out is refused, not kept approved forever."""
+    if action == "update_field":
+        change = validate_payload(action, payload)
+        _, column = _column(change.object, change.field)
+        _value(column, change.old)
+        _value(column, change.new)
 
 
 def _within_policy(approval: Approval) -> bool:
@@ -225,14 +237,38 @@ def _value(column, value):
         if isinstance(kind, Date):
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         if isinstance(kind, (Float, Numeric)):
-            return float(value)
+            return _fits(column, float(value))
         if isinstance(kind, Boolean):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
         if isinstance(kind, Integer):
-            return int(value)
+            return _fits(column, int(value))
     except (TypeError, ValueError):
         raise BadInput(f"{column.name}: {value!r} is not a valid {kind}") from None
-    return str(value)
+    return _fits(column, str(value))
+
+
+INTEGER_RANGE = range(-2**31, 2**31)  # PostgreSQL's INTEGER
+
+
+def _fits(column, value):
+    """`value` if the column can hold it on every backend, else BadInput. PostgreSQL enforces widths, ranges and
+    "no NUL in text" that SQLite lets pass, so an approver's edit that breaks one must be refused here, as bad
+    input, not fail in the driver on one backend only."""
+    kind, problem = column.type, None
+    if isinstance(value, float):
+        digits = None if isinstance(kind, Float) else kind.precision and kind.precision - (kind.scale or 0)
+        if not math.isfinite(value) or (digits and abs(value) >= 10 ** digits):
+            problem = "is out of range" + (f" (at most {digits} digits before the point)" if digits else "")
+    elif isinstance(value, int) and value not in INTEGER_RANGE:
+        problem = "is out of range for a whole number"
+    elif isinstance(value, str):
+        if "\x00" in value:
+            problem = "contains a NUL character"
+        elif getattr(kind, "length", None) and len(value) > kind.length:
+            problem = f"is longer than {kind.length} characters"
+    if problem:
+        raise BadInput(f"{column.name}: {str(value)[:60]!r} {problem}")
+    return value
 
 
 def _json(column, value):

@@ -223,11 +223,13 @@ def opportunity_view(*, session: Session, opportunity_id: str) -> OpportunityVie
 
 
 def search_opportunities(*, session: Session, stage: str = "", owner_id: str = "", page: int = 1,
-                         per_page: int = 25) -> Page:
-    """Opportunities filtered by stage and owner, open ones first, newest close date first."""
+                         per_page: int = 25, query: str = "") -> Page:
+    """Opportunities by stage, owner and words in their name, open ones first, newest close date first."""
     from sellerloop.records.models import STAGES
 
     stmt = select(Opportunity).where(opportunity_filter(visible_owners(session)))
+    if query.strip():
+        stmt = stmt.where(func.lower(Opportunity.name).like(f"%{query.strip().lower()}%"))
     if stage:
         if stage not in STAGES:
             raise BadInput(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
