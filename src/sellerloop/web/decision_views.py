@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import get_action
 from sellerloop.agents.models import AgentRun
-from sellerloop.approvals.drafts import decisions_for, describe, offer_for, seal, take_up, unseal
+from sellerloop.approvals.drafts import EDITABLE, decisions_for, describe, offer_for, seal, take_up, unseal
 from sellerloop.approvals.flows import carry_out
+from sellerloop.approvals.inbox import edited_payload
 from sellerloop.approvals.models import Approval, Proposal, State
 from sellerloop.approvals.service import (
     approve,
@@ -47,14 +48,6 @@ from sellerloop.web.app import get_session, templates
 
 router = APIRouter(include_in_schema=False)
 
-# What an approver may change in each action's payload before approving; everything else is the agent's proposal
-# as sealed. (The record, the recipients and the field a change is to are not for editing: reject and ask again.)
-EDITABLE: dict[str, tuple[str, ...]] = {
-    "create_task": ("subject", "due_date", "description"),
-    "update_field": ("new",),
-    "send_email": ("subject", "body"),
-    "log_note": ("subject", "body"),
-}
 MAX_FIELD_CHARS = 20_000
 RECORD_PAGES = {"opportunity": "opportunities", "account": "accounts"}
 
@@ -144,15 +137,6 @@ def _edits(action: str, form) -> dict | None:
     return edits or None
 
 
-def _edited_payload(proposed: dict, edits: dict | None) -> dict | None:
-    if edits is None:
-        return None
-    payload = dict(proposed)
-    for name, value in edits.items():
-        payload[name] = value if value != "" or name not in ("description",) else None
-    return payload
-
-
 def _back(request: Request, form) -> str:
     target = form.get("back")
     return target if isinstance(target, str) and target.startswith("/") and not target.startswith("//") \
@@ -195,7 +179,8 @@ async def decide(request: Request, session: Session = Depends(get_session)) -> R
                                           status_code=e.http_status)
     try:
         user_id = _person(session)
-        payload = _edited_payload(current.payload if current else proposal.payload, _edits(proposal.action, form))
+        payload = edited_payload(action=proposal.action, proposed=current.payload if current else proposal.payload,
+                                 edits=_edits(proposal.action, form))
         if decision == "reject" and not (reason or "").strip():
             raise BadInput("reason: say why you reject it (the agent learns from it)")
         if token:
