@@ -130,7 +130,9 @@ def test_each_new_panel_shows_the_agents_sections_items_and_numbered_sources(dem
     assert re.findall(r'<div class="agent-section" data-section="([^"]*)">', fragment) == sections
     for key in sections:
         title = TITLES.get(key, key.capitalize())
-        assert f"<h3>{esc(title)}</h3>" in _section(fragment, key)
+        # The heading, and on next-action's actions the cap ("2 of 3 shown") after it.
+        assert re.search(rf"<h3>{re.escape(esc(title))}( <span class=\"cap-note\"[^>]*>\d+ of \d+ shown"
+                         rf"[^<]*</span>)?</h3>", _section(fragment, key))
     assert len(_items(fragment)) == len(run.items)
     for item, rendered in zip(run.items, _items(fragment)):
         assert f'data-kind="{item.kind}"' in rendered
