@@ -221,6 +221,17 @@ def collect(book: Book, cli, viewer: str) -> dict[str, list[str]]:
                 cli_result = cli(book.handle, "source", "show", source, "--as", user.id)
                 surfaces.setdefault("cli: source show", []).append(cli_result.stdout + cli_result.stderr)
         get("web: account list", "/accounts")
+        get("web: my inbox", "/inbox")
+        get("web: audit log", "/audit")
+        for account_id in book.accounts:
+            get("api: account", f"/api/accounts/{account_id}")
+            get("api: account contacts", f"/api/accounts/{account_id}/contacts")
+        for opportunity_id in book.opportunities:
+            get("api: opportunity", f"/api/opportunities/{opportunity_id}")
+            get("api: drafts", "/api/drafts", opportunity=opportunity_id)
+            get("api: recommendations", "/api/recommendations", opportunity=opportunity_id)
+        get("api: account list", "/api/accounts", page_size=200)
+        get("api: opportunity list", "/api/opportunities", page_size=200)
         for page in (1, 2, 3, 4):
             get("web: opportunity list", "/opportunities", page=page)
         for kind in ("accounts", "opportunities", "contacts"):
