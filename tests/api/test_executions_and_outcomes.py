@@ -37,13 +37,18 @@ def test_rolling_back_a_task_removes_it_from_the_deal_exactly_once(api):
     assert tasks == [] and approval["state"] == "rolled_back"
 
 
-def test_a_field_change_is_rolled_back_to_exactly_what_was_there(api):
-    deal = api.ids["opportunity"]
+def _next_step_change(api, deal: str) -> str:
+    """A pending hygiene change of the deal's next step, from BEFORE to "Book the security review"."""
     with session_scope(api.engine) as s:
-        approval = propose(session=s, by="agent:hygiene", proposal=Proposal(
+        return propose(session=s, by="agent:hygiene", proposal=Proposal(
             use_case="hygiene", subject=f"opportunity:{deal}", action="update_field", reason="The notes say so.",
             payload={"object": "opportunity", "record_id": deal, "field": "next_step", "old": BEFORE,
                      "new": "Book the security review"})).id
+
+
+def test_a_field_change_is_rolled_back_to_exactly_what_was_there(api):
+    deal = api.ids["opportunity"]
+    approval = _next_step_change(api, deal)
     with api.client("manager") as client:
         execution = client.post(f"/api/approvals/{approval}/approve").json()["execution"]
         changed = client.get(f"/api/opportunities/{deal}").json()["next_step"]
@@ -56,11 +61,7 @@ def test_a_field_change_is_rolled_back_to_exactly_what_was_there(api):
 
 def test_a_rollback_after_someone_changed_the_field_again_is_a_conflict_and_writes_nothing(api):
     deal = api.ids["opportunity"]
-    with session_scope(api.engine) as s:
-        approval = propose(session=s, by="agent:hygiene", proposal=Proposal(
-            use_case="hygiene", subject=f"opportunity:{deal}", action="update_field", reason="The notes say so.",
-            payload={"object": "opportunity", "record_id": deal, "field": "next_step", "old": BEFORE,
-                     "new": "Book the security review"})).id
+    approval = _next_step_change(api, deal)
     with api.client("seller") as client:
         execution = client.post(f"/api/approvals/{approval}/approve").json()["execution"]
         with session_scope(api.engine) as s:
