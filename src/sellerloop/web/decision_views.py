@@ -23,16 +23,13 @@ from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import get_action
 from sellerloop.agents.models import AgentRun
-from sellerloop.approvals.drafts import EDITABLE, decisions_for, describe, offer_for, seal, take_up, unseal
-from sellerloop.approvals.flows import carry_out
-from sellerloop.approvals.inbox import edited_payload
+from sellerloop.approvals.drafts import EDITABLE, decisions_for, describe, offer_for, seal, unseal
+from sellerloop.approvals.inbox import approve_pending, reject_pending, take_up_offer
 from sellerloop.approvals.models import Approval, Proposal, State
 from sellerloop.approvals.service import (
-    approve,
     get_approval,
     list_approvals,
     owner_of,
-    reject,
     require_decider,
 )
 from sellerloop.errors import BadInput, NotFound, SellerloopError
@@ -177,33 +174,26 @@ async def decide(request: Request, session: Session = Depends(get_session)) -> R
             raise
         return templates.TemplateResponse(request, "_decision.html", {"o": {"dom_id": dom_id, "error": e.one_line()}},
                                           status_code=e.http_status)
-    try:
+    try:  # decided, committed, then carried out: the same calls as the API's (approvals/inbox.py)
         user_id = _person(session)
-        payload = edited_payload(action=proposal.action, proposed=current.payload if current else proposal.payload,
-                                 edits=_edits(proposal.action, form))
+        edits = _edits(proposal.action, form)
         if decision == "reject" and not (reason or "").strip():
             raise BadInput("reason: say why you reject it (the agent learns from it)")
         if token:
-            decided = take_up(session=session, proposal=proposal, user_id=user_id, approved=decision == "approve",
-                              payload=payload, reason=reason).approval
+            done = take_up_offer(session=session, proposal=proposal, user_id=user_id,
+                                 approved=decision == "approve", edits=edits, reason=reason)
         elif decision == "approve":
-            decided = approve(session=session, approval_id=current.id, user_id=user_id, payload=payload)
+            done = approve_pending(session=session, approval_id=current.id, user_id=user_id, edits=edits)
         else:
-            decided = reject(session=session, approval_id=current.id, user_id=user_id, reason=reason.strip())
+            done = reject_pending(session=session, approval_id=current.id, user_id=user_id, reason=reason.strip())
     except SellerloopError as e:
         session.rollback()
         view = offer_view(proposal=proposal, approval=current, dom_id=dom_id, token=token or None,
                           error=e.one_line(), back=_back(request, form))
         return _answer(request, form, view, status=e.http_status)
-    session.commit()  # the decision stands whatever happens when it is carried out
-    waiting = None
-    if decided.state is not State.rejected:
-        done = carry_out(session=session, approval_id=decided.id)
-        session.commit()
-        waiting = done.waiting
-        decided = get_approval(session=session, approval_id=decided.id)
+    decided = done.approval.approval
     return _answer(request, form, offer_view(proposal=decided.proposal, approval=decided, dom_id=dom_id,
-                                             waiting=waiting, back=_back(request, form)))
+                                             waiting=done.waiting, back=_back(request, form)))
 
 
 @router.post("/executions/{execution_id}/undo", response_class=HTMLResponse)
