@@ -3,5 +3,8 @@ import sellerloop.approvals.models
 import sellerloop.audit.models
 import sellerloop.auth.models
 import sellerloop.executor.models
+import sellerloop.outcomes.models
 import sellerloop.records.models
-import sellerloop.runs.models  # noqa: F401  (each import is for its tables)
+import sellerloop.runs.models
+import sellerloop.scoring.models
+import sellerloop.shadow.models  # noqa: F401  (each import is for its tables)

@@ -1,0 +1,1 @@
+"""Scoring: models fed by outcomes (win probability, next-best-action feedback) and their backtests."""
