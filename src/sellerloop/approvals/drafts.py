@@ -56,7 +56,8 @@ def offer_for(*, run: AgentRun, item: Item, subject: str, today: dt.date | None 
     opportunity_id = subject.partition(":")[2] if subject.startswith("opportunity:") else None
     account_id = subject.partition(":")[2] if subject.startswith("account:") else None
     common = {"use_case": run.use_case, "subject": subject, "reason": item.text,
-              "sources": [s.model_dump(mode="json") for s in item.sources], "level": run.autonomy_level}
+              "sources": [s.model_dump(mode="json") for s in item.sources], "level": run.autonomy_level,
+              "recommended_action": item.action, "playbook_element": item.playbook_element}
     if item.kind == "field_change" and item.field:
         obj, _, record_id = (item.target or f"{run.subject.type}:{run.subject.id}").partition(":")
         payload = {"object": obj, "record_id": record_id, "field": item.field, "old": item.old or None,

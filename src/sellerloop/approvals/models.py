@@ -100,6 +100,10 @@ class Proposal(BaseModel):
     # The autonomy level its use case and action ran at when it was proposed (None on approvals stored before
     # levels were recorded): the manager dashboard reads acceptance by level from it.
     level: Literal["L1", "L2", "L3", "L4", "L5"] | None = None
+    # What it came from, for learning from its outcome (outcomes, scoring): the recommendation's catalogue action
+    # (a seller taking up "book a meeting" gets a create_task) and the playbook element it advances.
+    recommended_action: str | None = None
+    playbook_element: str | None = None
 
     @model_validator(mode="after")
     def _catalogue_payload(self):
