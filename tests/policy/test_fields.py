@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
@@ -82,6 +82,16 @@ def test_masking_never_writes_back_even_when_the_session_changes_the_record_and_
     with session_scope(engine) as s:
         contact = s.get(Contact, "t-cfo")
         assert (contact.phone, contact.title) == (PHONE, "Chief Financial Officer")
+
+
+def test_a_bulk_update_of_loaded_records_keeps_them_masked_and_does_not_fail(engine):
+    with session_scope(engine) as s:
+        bind_viewer(s, user=s.get(User, engine.info["seller"]))
+        contact = s.get(Contact, "t-cfo")
+        s.execute(update(Contact).where(Contact.id == "t-cfo").values(title="Finance chief"))
+        assert contact.title == "Finance chief" and contact.phone is None
+    with session_scope(engine) as s:
+        assert s.get(Contact, "t-cfo").phone == PHONE
 
 
 def test_binding_masks_what_the_session_had_already_loaded(engine):

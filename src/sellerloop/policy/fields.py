@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sellerloop.policy.permissions import decide_each, policy_files_key
@@ -217,4 +217,6 @@ def _hide(target, names) -> None:
 
 for _model in (Account, Contact, Opportunity, FieldChange):
     event.listen(_model, "load", lambda target, context: _mask(target, context.session))
-    event.listen(_model, "refresh", lambda target, context, attrs: _mask(target, context.session))
+    # A bulk UPDATE refreshes the objects it changed without a query, so with no context: the object's session.
+    event.listen(_model, "refresh", lambda target, context, attrs: _mask(
+        target, context.session if context is not None else object_session(target)))
