@@ -33,6 +33,7 @@ from sellerloop.records.service import (
     search_accounts,
     search_opportunities,
 )
+from sellerloop.scoring.win import WinModelNotBuilt, WinScore, win_probability
 from sellerloop.web.agent_views import record_panels
 from sellerloop.web.app import get_session, templates
 
@@ -145,7 +146,18 @@ def opportunity_page(request: Request, opportunity_id: str, hl: str = HL, q: lis
     view = opportunity_view(session=session, opportunity_id=opportunity_id)
     return templates.TemplateResponse(request, "opportunity.html", {
         "view": view, "o": view.opportunity, "panels": record_panels("opportunity", opportunity_id),
-        **highlight_context(session=session, hl=hl, q=q, src=src)})
+        "win": _win_probability(session, view.opportunity), **highlight_context(session=session, hl=hl, q=q, src=src)})
+
+
+def _win_probability(session: Session, opportunity) -> WinScore | None:
+    """An open deal's chance to be won, once a model is built (`scoring rebuild`, nightly with run-all); a deal
+    already won or lost needs none."""
+    if not opportunity.is_open:
+        return None
+    try:
+        return win_probability(session=session, opportunity=opportunity)
+    except WinModelNotBuilt:
+        return None
 
 
 @router.get("/transcripts/{transcript_id}")
