@@ -10,9 +10,9 @@ Each approval has one outcome, the furthest it got: an undo outweighs the approv
 decision is the outcome, whatever happened after (one approved and then expired before it ran was still
 accepted, as the manager dashboard counts it: approvals/stats.py). A pending approval has no outcome yet.
 
-To grow: what happens on the record afterwards (an email replied to, a deal won or lost) becomes another kind,
-read from where it is recorded and matched to the approval it followed; `outcome_of` stays the one place that
-says which kind an approval's story ends in.
+What happened on the record afterwards (an email replied to, a deal won or lost) is kept apart, as events
+(outcomes/events.py), and tied to the approval it followed in outcomes/linking.py, which reads the decision from
+`outcome_of`: the one place that says which kind an approval's story ends in.
 """
 from __future__ import annotations
 
