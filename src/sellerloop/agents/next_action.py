@@ -14,9 +14,11 @@ the first suitable one that element lists in the playbook. So candidate actions 
 which only holds catalogue actions (validated when it loads): evidence text can never choose an action.
 
 Score: each finding has a prior weight (WEIGHTS), raised a little by how strong it is (how far past the norm,
-how many pushes). The weights are a starting order a sales manager would agree with, not a model: outcomes
-(accepted, rejected, won, lost) re-rank them later. At most `limit` recommendations (default 3) per record,
-one per playbook element, highest score first.
+how many pushes). The weights are a starting order a sales manager would agree with, not a model. Outcomes then
+re-rank them: the score is multiplied by the feedback factor of the action it would recommend in the account's
+segment (scoring/feedback.py: smoothed acceptance and conversion of that action type there, 1 with no history),
+and the label says so. At most `limit` recommendations (default 3) per record, one per playbook element,
+highest score first.
 
 The reason for a recommendation is its text: the evidence lines it rests on, quoted (the verifier checks them);
 the label says in code-written words what was found ("stalled: 120 days in Engaging, book norm 45").
@@ -33,9 +35,10 @@ from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
 from sellerloop.evidence.sources import cite_field, field_change_line, resolve_source
-from sellerloop.playbooks.models import ElementCoverage, Playbook
+from sellerloop.playbooks.models import Element, ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Account, Activity, Opportunity
+from sellerloop.scoring.feedback import ActionFeedback, action_feedback, segment_of
 from sellerloop.verifier.models import SourceRef
 
 DEFAULT_LIMIT = 3
@@ -99,11 +102,14 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
         deal = deal or load_deals(session=session, opportunities=[opportunity], transcripts=True)[0]
         candidates = deal_candidates(session=session, deal=deal, playbook=playbook, book=book)
         subject, name, on_account = Subject(type="opportunity", id=opportunity.id), opportunity.name, False
+        segment = segment_of(deal.account.account if deal.account else None)
     else:
         deals = load_deals(session=session, opportunities=open_opportunities(
             session=session, owners=owners, account_id=account.id))
         candidates = [c for d in deals for c in deal_candidates(session=session, deal=d, playbook=playbook, book=book)]
         subject, name, on_account = Subject(type="account", id=account.id), account.name, True
+        segment = segment_of(account)
+    reweigh(candidates, playbook=playbook, feedback=action_feedback(session=session), segment=segment)
     facts = FactList()
     # Said on the panel as "2 of 3 shown": the cap, and how many distinct actions the findings supported before it.
     possible = len(choose(candidates, playbook=playbook, limit=len(candidates) or 1, per_deal=not on_account))
@@ -120,6 +126,20 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
                  sections=SECTIONS, facts=facts, inputs={"cap": str(limit), "found": str(possible)})
 
 
+def reweigh(candidates: list[Candidate], *, playbook: Playbook, feedback: ActionFeedback, segment: str) -> None:
+    """Multiply each candidate's score by how people took the action it would recommend, in this segment."""
+    for c in candidates:
+        adjustment = feedback.adjustment(_action_for(c, playbook.element(c.elements[0])), segment)
+        c.score *= adjustment.factor
+        if adjustment.why:
+            c.why = f"{c.why}; {adjustment.why}"
+
+
+def _action_for(c: Candidate, spec: Element) -> str:
+    """The action a candidate recommends for a playbook element: its first suitable one the element lists."""
+    return next((a for a in c.actions if a in spec.actions), spec.actions[0])
+
+
 def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_deal: bool = True) -> list[_Choice]:
     """The best `limit` recommendations: highest score first, one per playbook element (per deal on an account).
     A finding whose first element is taken by a stronger one moves to its next element, if it has one."""
@@ -130,8 +150,7 @@ def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_d
         element = next((e for e in c.elements if (deal, e) not in taken), None)
         if element is None:
             continue
-        spec = playbook.element(element)
-        action = next((a for a in c.actions if a in spec.actions), spec.actions[0])
+        action = _action_for(c, playbook.element(element))
         taken.add((deal, element))
         chosen.append(_Choice(element, action, c))
         if len(chosen) == limit:

@@ -1,0 +1,75 @@
+"""Outcomes re-rank next-best actions: a run of rejections of one action type moves it down on a deal, and
+acceptances bring it back (issue 7, 2b). Everything goes through the real flow on the demo book: next-action's
+recommendations, the panel's offer for each, a seller taking it up or rejecting it, then next-action again.
+
+The session is never committed, so the shared demo book is left as it was."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sellerloop.agents.models import Subject
+from sellerloop.agents.service import run_agent
+from sellerloop.approvals.drafts import offer_for, take_up
+from sellerloop.records.models import OPEN_STAGES, Opportunity
+from sellerloop.scoring.feedback import forget, segment_of
+
+
+def recommendations(session: Session, deal: Opportunity) -> tuple[object, list]:
+    run = run_agent(session=session, use_case="next-action", subject=Subject(type="opportunity", id=deal.id))
+    return run, [i for i in run.items if i.kind == "recommendation"]
+
+
+def decide_on(session: Session, deals: list[Opportunity], action: str, *, approved: bool, times: int) -> list[str]:
+    """Take up (or reject) the `action` recommendation on `times` deals, as each deal's owner; the deals used."""
+    used = []
+    for deal in deals:
+        run, items = recommendations(session, deal)
+        item = next((i for i in items if i.action == action), None)
+        if item is None:
+            continue
+        take_up(session=session, proposal=offer_for(run=run, item=item, subject=f"opportunity:{deal.id}"),
+                user_id=deal.owner_id, approved=approved, reason=None if approved else "not what this deal needs")
+        used.append(deal.id)
+        if len(used) == times:
+            return used
+    pytest.fail(f"the demo book has fewer than {times} more deals recommending {action}")
+
+
+def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(demo_engine):
+    with Session(demo_engine) as session:
+        deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
+                                                          Opportunity.owner_id.is_not(None))
+                                .order_by(Opportunity.id)).all()
+        # A deal whose first two recommendations are different actions, each still its own after the first is
+        # pushed down (so the order between them can change).
+        for deal in deals:
+            _, before = recommendations(session, deal)
+            if len(before) >= 2 and before[0].action != before[1].action:
+                break
+        else:
+            pytest.fail("no deal in the demo book with two different recommended actions")
+        top, second = before[0], before[1]
+        same_segment = [d for d in deals if d.id != deal.id and segment_of(d.account) == segment_of(deal.account)]
+        assert top.score > second.score
+
+        rejected = decide_on(session, same_segment, top.action, approved=False, times=8)
+        session.flush()
+        forget(session)
+        _, after_rejections = recommendations(session, deal)
+        moved = next(i for i in after_rejections if i.text == top.text)
+        assert moved.score < top.score
+        assert after_rejections.index(moved) > 0, "the rejected action should no longer come first"
+        assert "feedback ×" in moved.label and "0 of 8 accepted" in moved.label
+
+        others = [d for d in same_segment if d.id not in rejected]
+        decide_on(session, others, top.action, approved=True, times=8)
+        session.flush()
+        forget(session)
+        _, recovered = recommendations(session, deal)
+        assert [i.text for i in recovered][:2] == [top.text, second.text]
+        assert recovered[0].score == pytest.approx(top.score, rel=0.05)
+        print(f"\n{deal.id}: {top.action} {top.score} over {second.action} {second.score}; after 8 rejections "
+              f"{moved.score} (rank {after_rejections.index(moved) + 1}); after 8 acceptances {recovered[0].score}")
+        session.rollback()
