@@ -34,6 +34,7 @@ from sellerloop.records.models import (
     Task,
 )
 from sellerloop.records.service import get_account, get_opportunity
+from sellerloop.scoring.win import observe_event
 
 EventKind = Literal["email_replied", "meeting_booked", "stage_moved", "task_completed", "close_date_moved", "won",
                     "lost"]
@@ -76,6 +77,7 @@ def record_event(*, session: Session, kind: str, subject: str, occurred_at: dt.d
             id=event_id(source, external_id), kind=kind, subject=subject, occurred_at=at, source=source,
             external_id=external_id, detail=detail, recorded_at=_now()).on_conflict_do_nothing())
         stored = _stored(session, source, external_id)
+        _learn(session, [(kind, subject, at)])
     if (stored.kind, stored.subject, stored.occurred_at, stored.detail) != (kind, subject, at, detail):
         raise EventConflict(f"{source} event {external_id!r} was stored already as {stored.kind} on "
                             f"{stored.subject} at {stored.occurred_at:%Y-%m-%d %H:%M}; send a new event under an "
@@ -199,7 +201,20 @@ def collect_crm_events(*, session: Session, since: dt.datetime | None = None) ->
            for key, row in found.items() if key not in stored]
     for start in range(0, len(new), 2000):
         session.execute(insert(OutcomeEvent), new[start:start + 2000])
+    _learn(session, [(row["kind"], row["subject"], row["occurred_at"]) for row in new])
     return len(new)
+
+
+CLOSING = {"won": True, "lost": False}
+
+
+def _learn(session: Session, events: Iterable[tuple[str, str, dt.datetime]]) -> None:
+    """A deal won or lost after the win-probability model was last rebuilt counts in it at once (the next station
+    along, scoring/win.py; it skips what the rebuild counted already). Events are (kind, subject, occurred_at)."""
+    for kind, subject, at in events:
+        if kind in CLOSING and subject.startswith("opportunity:"):
+            observe_event(session=session, opportunity_id=subject.partition(":")[2], won=CLOSING[kind],
+                          occurred_at=at)
 
 
 def _crm_history(session: Session, since: dt.datetime | None):

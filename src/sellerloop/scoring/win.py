@@ -175,6 +175,20 @@ def observe_closed(*, session: Session, opportunity_id: str, won: bool) -> bool:
     return True
 
 
+def observe_event(*, session: Session, opportunity_id: str, won: bool, occurred_at: dt.datetime) -> bool:
+    """Count a won or lost event as it arrives (outcomes/events.py), unless the last rebuild could have counted it
+    already (it happened before that rebuild) or there is no model yet (the first rebuild will count it)."""
+    try:
+        rebuilt_at = _info(_loaded(session)).rebuilt_at
+    except WinModelNotBuilt:
+        return False
+    if rebuilt_at is not None and occurred_at <= rebuilt_at:
+        return False
+    counted = observe_closed(session=session, opportunity_id=opportunity_id, won=won)
+    session.info.pop(SESSION_KEY, None)  # scores read later in this session see the new counts
+    return counted
+
+
 def model_info(*, session: Session) -> WinModelInfo:
     return _info(_loaded(session))
 
