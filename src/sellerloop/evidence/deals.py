@@ -6,6 +6,10 @@ table per chunk of opportunities (a whole-book run), instead of a dozen queries 
 verifier later resolves `activity:ID` or `opportunity:ID/field/stage`, `session.get` finds them without a query.
 
 Account-level evidence (tickets, signals, usage) is shared by the deals of an account and loaded once per account.
+
+As of a past day (`as_of`, for replaying the book as it stood then: shadow/replay.py): only what was recorded up to
+the end of that day is read (activities, calls, stage and field history, tasks, tickets opened, signals published,
+usage periods begun). The records' own fields are as they are now; setting them back is the caller's part.
 """
 from __future__ import annotations
 
@@ -82,13 +86,34 @@ def load_deal(*, session: Session, opportunity: Opportunity) -> DealEvidence:
 
 
 def load_deals(*, session: Session, opportunities: Sequence[Opportunity],
-               transcripts: bool = True) -> list[DealEvidence]:
+               transcripts: bool = True, as_of: dt.date | None = None) -> list[DealEvidence]:
     """The evidence of each opportunity, in the order given. `transcripts=False` skips calls (agents that do
-    not read them save the biggest table)."""
+    not read them save the biggest table); `as_of` reads only what was recorded up to the end of that day."""
     out: list[DealEvidence] = []
     for start in range(0, len(opportunities), CHUNK):
-        out.extend(_load_chunk(session, opportunities[start:start + CHUNK], transcripts))
+        out.extend(_load_chunk(session, opportunities[start:start + CHUNK], transcripts, as_of))
     return out
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    """The first moment after `day`: what was recorded up to a day is what happened before this."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+
+
+def _up_to(as_of: dt.date | None, stmt, column):
+    """`stmt` narrowed to the rows `column` dates up to the end of `as_of` (all of them without one)."""
+    return stmt if as_of is None else stmt.where(column < end_of(as_of))
+
+
+def stages_as_of(changes: Sequence[StageChange], as_of: dt.date) -> list[StageChange]:
+    """The stage history (in the order it was recorded) as it stood at the end of `as_of`: every entry up to the
+    first one dated later. An undated entry (Maven's Prospecting) counts where it was recorded."""
+    kept = []
+    for change in changes:
+        if change.entered_on is not None and change.entered_on > as_of:
+            break
+        kept.append(change)
+    return kept
 
 
 def _by(rows: Iterable, key: str) -> dict[str, list]:
@@ -98,33 +123,38 @@ def _by(rows: Iterable, key: str) -> dict[str, list]:
     return grouped
 
 
-def _load_chunk(session: Session, opportunities: Sequence[Opportunity], with_transcripts: bool) -> list[DealEvidence]:
+def _load_chunk(session: Session, opportunities: Sequence[Opportunity], with_transcripts: bool,
+                as_of: dt.date | None = None) -> list[DealEvidence]:
     ids = [o.id for o in opportunities]
     account_ids = sorted({o.account_id for o in opportunities if o.account_id})
     owner_ids = sorted({o.owner_id for o in opportunities if o.owner_id})
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
     names = user_names(session=session)
-    accounts = _load_accounts(session, account_ids)
+    accounts = _load_accounts(session, account_ids, as_of)
 
     contacts: dict[str, list[tuple[Contact, str | None]]] = defaultdict(list)
     for link, contact in session.execute(
             select(OpportunityContact, Contact).join(Contact, Contact.id == OpportunityContact.contact_id)
             .where(OpportunityContact.opportunity_id.in_(ids)).order_by(Contact.id)):
         contacts[link.opportunity_id].append((contact, link.role_in_deal))
-    activities = _by(session.scalars(select(Activity).where(Activity.opportunity_id.in_(ids))
-                                     .order_by(Activity.occurred_at, Activity.id)), "opportunity_id")
+    activities = _by(session.scalars(_up_to(as_of, select(Activity).where(Activity.opportunity_id.in_(ids)),
+                                            Activity.occurred_at).order_by(Activity.occurred_at, Activity.id)),
+                     "opportunity_id")
     stages = _by(session.scalars(select(StageChange).where(StageChange.opportunity_id.in_(ids))
                                  .order_by(StageChange.id)), "opportunity_id")
-    changes = _by(session.scalars(select(FieldChange).where(FieldChange.object_type == "opportunity",
-                                                            FieldChange.record_id.in_(ids))
+    if as_of is not None:
+        stages = {deal: stages_as_of(rows, as_of) for deal, rows in stages.items()}
+    history = select(FieldChange).where(FieldChange.object_type == "opportunity", FieldChange.record_id.in_(ids))
+    changes = _by(session.scalars(_up_to(as_of, history, FieldChange.changed_at)
                                   .order_by(FieldChange.changed_at, FieldChange.id)), "record_id")
-    tasks = _by(session.scalars(select(Task).where(Task.opportunity_id.in_(ids)).order_by(Task.created_at)),
-                "opportunity_id")
+    tasks = _by(session.scalars(_up_to(as_of, select(Task).where(Task.opportunity_id.in_(ids)), Task.created_at)
+                                .order_by(Task.created_at)), "opportunity_id")
     calls: dict[str, list[Transcript]] = {}
     utterances: dict[str, list[Utterance]] = {}
     if with_transcripts:
-        calls = _by(session.scalars(select(Transcript).where(Transcript.opportunity_id.in_(ids))
-                                    .order_by(Transcript.occurred_at, Transcript.id)), "opportunity_id")
+        calls = _by(session.scalars(_up_to(as_of, select(Transcript).where(Transcript.opportunity_id.in_(ids)),
+                                           Transcript.occurred_at).order_by(Transcript.occurred_at, Transcript.id)),
+                    "opportunity_id")
         transcript_ids = [t.id for ts in calls.values() for t in ts]
         if transcript_ids:
             utterances = _by(session.scalars(select(Utterance).where(Utterance.transcript_id.in_(transcript_ids))
@@ -152,18 +182,21 @@ def user_names(*, session: Session) -> frozenset[str]:
     return names
 
 
-def _load_accounts(session: Session, account_ids: list[str]) -> dict[str, AccountEvidence]:
+def _load_accounts(session: Session, account_ids: list[str],
+                   as_of: dt.date | None = None) -> dict[str, AccountEvidence]:
     if not account_ids:
         return {}
     accounts = {a.id: AccountEvidence(a) for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))}
-    for ticket in session.scalars(select(Ticket).where(Ticket.account_id.in_(account_ids))
-                                  .order_by(Ticket.opened_at.desc(), Ticket.id)):
+    for ticket in session.scalars(_up_to(as_of, select(Ticket).where(Ticket.account_id.in_(account_ids)),
+                                         Ticket.opened_at).order_by(Ticket.opened_at.desc(), Ticket.id)):
         accounts[ticket.account_id].tickets.append(ticket)
-    for signal in session.scalars(select(Signal).where(Signal.account_id.in_(account_ids))
-                                  .order_by(Signal.published_at.desc(), Signal.id)):
+    for signal in session.scalars(_up_to(as_of, select(Signal).where(Signal.account_id.in_(account_ids)),
+                                         Signal.published_at).order_by(Signal.published_at.desc(), Signal.id)):
         accounts[signal.account_id].signals.append(signal)
-    for point in session.scalars(select(UsageMetric).where(UsageMetric.account_id.in_(account_ids))
-                                 .order_by(UsageMetric.metric, UsageMetric.period_start)):
+    usage = select(UsageMetric).where(UsageMetric.account_id.in_(account_ids))
+    if as_of is not None:
+        usage = usage.where(UsageMetric.period_start <= as_of)
+    for point in session.scalars(usage.order_by(UsageMetric.metric, UsageMetric.period_start)):
         accounts[point.account_id].usage.setdefault(point.metric, []).append(point)
     return accounts
 
@@ -179,17 +212,21 @@ def open_opportunities(*, session: Session, owners: set[str] | None = None,
     return list(session.scalars(stmt))
 
 
-def days_in_stage_norms(*, session: Session) -> dict[str, float]:
+def days_in_stage_norms(*, session: Session, until: dt.date | None = None) -> dict[str, float]:
     """The book's norm for how long a deal stays in each open stage: the median number of days between entering
     it and entering the next stage, over every deal whose history dates both. A deal far past the norm is stalled.
-    The database pairs each entry with the next one (a window function), so only dated pairs come back."""
+    The database pairs each entry with the next one (a window function), so only dated pairs come back.
+    `until`: only stays that had ended by then (the norm as it stood on that day)."""
     following = func.lead(StageChange.entered_on).over(partition_by=StageChange.opportunity_id,
                                                        order_by=StageChange.id)
     pairs = select(StageChange.stage, StageChange.entered_on.label("entered"),
                    type_coerce(following, Date).label("left")).subquery()
     durations: dict[str, list[int]] = defaultdict(list)
-    for stage, entered, left in session.execute(select(pairs.c.stage, pairs.c.entered, pairs.c.left).where(
-            pairs.c.stage.in_(OPEN_STAGES), pairs.c.entered.is_not(None), pairs.c.left.is_not(None))):
+    stays = select(pairs.c.stage, pairs.c.entered, pairs.c.left).where(
+        pairs.c.stage.in_(OPEN_STAGES), pairs.c.entered.is_not(None), pairs.c.left.is_not(None))
+    if until is not None:
+        stays = stays.where(pairs.c.left <= until)
+    for stage, entered, left in session.execute(stays):
         if left >= entered:
             durations[stage].append((left - entered).days)
     return {stage: float(statistics.median(days)) for stage, days in durations.items() if days}

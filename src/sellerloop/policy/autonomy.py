@@ -32,6 +32,14 @@ is: only admins and RevOps, never the shipped default file, the file rewritten i
 after the result passes `policy check`, and a `policy.changed` audit entry in the caller's transaction. A
 demotion's entry names the use case, so it starts a new evidence window at the lower level; the kill switch's
 names none, because it does not change what any level has earned.
+
+`set_shadow` runs a level one step up in shadow, or stops it (`levels.USE_CASE.shadow`; shadow/): held to the same
+as the kill switch, and refused when the level above would break a rule of the policy file (`policy check` says
+which). Its entry names the use case only inside `shadow`, so it opens no new evidence window either: a shadow
+changes no level. Shadow evidence (what the level above would have done, compared with what people did) is shown
+with the record at each level and recorded in a promotion's entry, as support; it never stands in for the record
+at the current level, which is what a promotion rests on (DESIGN.md §4). A promotion ends the shadow of the level
+it raises: that level is now the real one.
 """
 from __future__ import annotations
 
@@ -39,7 +47,7 @@ import datetime as dt
 import os
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -52,7 +60,7 @@ from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import LIMITS
 from sellerloop.audit.service import append as audit
 from sellerloop.errors import BadInput
-from sellerloop.policy.models import DEFAULT_KEY, LEVELS, USE_CASES, Policy, rank
+from sellerloop.policy.models import DEFAULT_KEY, LEVELS, SHADOW_KEY, USE_CASES, Policy, rank
 from sellerloop.policy.service import (
     DEFAULT_POLICY_FILE,
     POLICY_ENV,
@@ -62,8 +70,10 @@ from sellerloop.policy.service import (
     policy_file_in_force,
     policy_in_force,
     refusals,
+    shadow_rules,
 )
 from sellerloop.records.models import User
+from sellerloop.shadow.service import ShadowEvidence, evidence_by_level, shadow_evidence
 
 CHANGED = "policy.changed"
 REVIEWED = {"approval.approved": "approved", "approval.approved_with_edits": "approved_with_edits",
@@ -97,6 +107,8 @@ class LevelEvidence:
     next_level: str | None  # None at L5
     promotion_allowed: bool
     reasons: tuple[str, ...] = field(default_factory=tuple)  # why not, one per bar or rule missed
+    # What the level above did in shadow, compared with what people did: support, never part of the bar.
+    shadow: ShadowEvidence | None = None
 
     @property
     def unedited_share(self) -> float | None:
@@ -114,6 +126,7 @@ class LevelEvidence:
         data = asdict(self)
         data["since"] = self.since.isoformat() if self.since else None
         data["reasons"] = list(self.reasons)
+        data["shadow"] = self.shadow.as_dict() if self.shadow else None
         data["unedited_share"] = self.unedited_share
         data["reason"] = self.reason
         return data
@@ -166,15 +179,6 @@ def _read_log(session: Session) -> _Log:
     return log
 
 
-def _with_level(policy: Policy, use_case: str, action: str | None, level: str) -> Policy:
-    data = policy.model_dump(mode="json")
-    if action is None:
-        data["levels"][use_case]["default"] = level
-    else:
-        data["levels"][use_case]["actions"][action] = level
-    return Policy.model_validate(data)
-
-
 def _measure(policy: Policy, log: _Log, use_case: str, action: str | None) -> LevelEvidence:
     levels = policy.levels[use_case]
     named = set(levels.actions)
@@ -219,7 +223,7 @@ def _measure(policy: Policy, log: _Log, use_case: str, action: str | None) -> Le
 
 def _rules(policy: Policy, use_case: str, action: str | None, level: str) -> list[str]:
     """The policy file's rules that the policy would break one step up (the same rules as `policy check`)."""
-    candidate = _with_level(policy, use_case, action, level)
+    candidate = _raised(policy, use_case, action, level)
     checked = PolicyFile(file="", data={}, lines={}, problems=(), policy=candidate)
     found = [f"{r.path}: {r.reason}" for r in refusals(checked, policy)]
     if len(found) > 2:  # L5 for a default that many actions inherit: the first two say enough
@@ -227,24 +231,40 @@ def _rules(policy: Policy, use_case: str, action: str | None, level: str) -> lis
     return found
 
 
-def evidence(*, session: Session, policy: Policy | None = None) -> list[LevelEvidence]:
-    """The record at the current level of every use case (its default) and action type (those the policy names
-    and those with decisions), and whether each may move up one step."""
+def _raised(policy: Policy, use_case: str, action: str | None, level: str) -> Policy:
+    """The policy after a promotion: the level raised, and its shadow (if it ran in one) ended."""
+    keys = policy.levels[use_case].shadow
+    raised = policy.with_level(use_case, action, level)
+    key = action or DEFAULT_KEY
+    return raised.with_shadow(use_case, tuple(k for k in keys if k != key)) if key in keys else raised
+
+
+def evidence(*, session: Session, policy: Policy | None = None, with_shadow: bool = False) -> list[LevelEvidence]:
+    """The record at the current level of every use case (its default) and action type (those the policy names,
+    those with decisions and, `with_shadow`, those with shadow evidence), and whether each may move up one step.
+    `with_shadow` adds the shadow evidence (it reads the CRM's history to compare, so only pages that show it ask)."""
     policy = policy or policy_in_force()
     log = _read_log(session)
+    shadows = evidence_by_level(session=session, policy=policy) if with_shadow else {}
     out = []
     for use_case in USE_CASES:
         levels = policy.levels[use_case]
         decided = {a for (u, a) in log.decisions if u == use_case and a in ACTION_NAMES}
-        out.append(_measure(policy, log, use_case, None))
-        out += [_measure(policy, log, use_case, a) for a in sorted(set(levels.actions) | decided)]
+        shadowed = {a for (u, a) in shadows if u == use_case and a is not None}
+        for action in [None, *sorted(set(levels.actions) | decided | shadowed)]:
+            row = _measure(policy, log, use_case, action)
+            out.append(replace(row, shadow=shadows.get((use_case, action))) if with_shadow else row)
     return out
 
 
 def evidence_for(*, session: Session, use_case: str, action: str | None = None,
-                 policy: Policy | None = None) -> LevelEvidence:
+                 policy: Policy | None = None, with_shadow: bool = False) -> LevelEvidence:
     _check_names(use_case, action)
-    return _measure(policy or policy_in_force(), _read_log(session), use_case, action)
+    policy = policy or policy_in_force()
+    row = _measure(policy, _read_log(session), use_case, action)
+    if not with_shadow:
+        return row
+    return replace(row, shadow=shadow_evidence(session=session, use_case=use_case, action=action, policy=policy))
 
 
 def _check_names(use_case: str, action: str | None) -> None:
@@ -279,12 +299,18 @@ def promote(*, session: Session, use_case: str, action: str | None = None, by: s
     if not row.promotion_allowed:
         step = f" to {row.next_level}" if row.next_level else ""
         raise PromotionRefused(f"cannot promote {row.label} from {row.level}{step}: {row.reason}")
-    candidate = _with_level(policy, use_case, action, row.next_level)
-    raw = path.read_bytes().decode("utf-8")
-    _write_audited(session, path, _rewrite(raw, use_case, action, row.next_level), candidate, by=by,
-                   payload={"use_case": use_case, "action": action, "from": row.level, "to": row.next_level,
-                            "file": str(path.resolve()), "evidence": row.figures(),
-                            "bar": policy.promotion.model_dump(mode="json")}, refused=PromotionRefused)
+    candidate = _raised(policy, use_case, action, row.next_level)
+    text = _rewrite(path.read_bytes().decode("utf-8"), use_case, action, row.next_level)
+    payload = {"use_case": use_case, "action": action, "from": row.level, "to": row.next_level,
+               "file": str(path.resolve()), "evidence": row.figures(),
+               "bar": policy.promotion.model_dump(mode="json")}
+    # The shadow of the level above, as support (the bar above is met without it); it ends with the promotion.
+    shadow = shadow_evidence(session=session, use_case=use_case, action=action, policy=policy)
+    if shadow.recorded or shadow.on:
+        payload["shadow"] = shadow.figures()
+    if candidate.levels[use_case].shadow != policy.levels[use_case].shadow:
+        text = _rewrite(text, use_case, SHADOW_KEY, _shadow_value(candidate.levels[use_case].shadow))
+    _write_audited(session, path, text, candidate, by=by, payload=payload, refused=PromotionRefused)
     return candidate
 
 
@@ -308,7 +334,7 @@ def demote(*, session: Session, use_case: str, action: str | None = None, by: st
             raise BadInput(f"not a level {to!r}: use one of {', '.join(LEVELS)}")
         if rank(to) != rank(level) - 1:
             raise PolicyChangeRefused(f"{label} is at {level}: lowering it one step goes to {lower}, not {to}")
-    candidate = _with_level(policy, use_case, action, lower)
+    candidate = policy.with_level(use_case, action, lower)
     raw = path.read_bytes().decode("utf-8")
     _write_audited(session, path, _rewrite(raw, use_case, action, lower), candidate, by=by,
                    payload={"use_case": use_case, "action": action, "from": level, "to": lower,
@@ -331,6 +357,42 @@ def set_kill_switch(*, session: Session, on: bool, by: str, policy_path: Path | 
                    payload={"kill_switch": on, "from": policy.kill_switch, "to": on, "file": str(path.resolve())},
                    refused=PolicyChangeRefused)
     return candidate
+
+
+def set_shadow(*, session: Session, use_case: str, action: str | None = None, on: bool, by: str,
+               policy_path: Path | str | None = None) -> Policy:
+    """Run `use_case`'s level (or one `action`'s) one step up in shadow, or stop it; write the policy file and
+    append a `policy.changed` audit entry. Refused at L5 (there is no level above) and when the level above would
+    break a rule of the policy file; asking for the state it is in already is refused, as for the kill switch."""
+    _check_names(use_case, action)
+    path = _editable(policy_path, "try again", PolicyChangeRefused)
+    _changer(session, by, "run a level in shadow or stop it", PolicyChangeRefused)
+    policy = load_policy(path)
+    levels, key = policy.levels[use_case], action or DEFAULT_KEY
+    label = use_case if action is None else f"{use_case} {action}"
+    if (key in levels.shadow) == on:
+        raise PolicyChangeRefused(f"{label} is {'in shadow' if on else 'not in shadow'} already in {path}")
+    keys = (*levels.shadow, key) if on else tuple(k for k in levels.shadow if k != key)
+    candidate = policy.with_shadow(use_case, keys)
+    refused = shadow_rules(candidate, use_case) if on else []
+    if refused:
+        raise PolicyChangeRefused(f"{label} cannot run in shadow: {refused[0]}")
+    level = levels.level_of(action)
+    raw = path.read_bytes().decode("utf-8")
+    # The use case goes inside `shadow`: an entry naming it at the top is a level change (see _read_log).
+    _write_audited(session, path, _rewrite(raw, use_case, SHADOW_KEY, _shadow_value(keys)), candidate, by=by,
+                   payload={"shadow": {"use_case": use_case, "action": action, "on": on, "level": level,
+                                       "shadow_level": candidate.in_shadow(use_case).level_of(use_case, action)
+                                       if on else None},
+                            "file": str(path.resolve())}, refused=PolicyChangeRefused)
+    return candidate
+
+
+def _shadow_value(keys: tuple[str, ...]) -> str:
+    """`shadow:` as written in the file: true for the use case's own level alone, else the list."""
+    if not keys:
+        return "false"
+    return "true" if keys == (DEFAULT_KEY,) else f"[{', '.join(keys)}]"
 
 
 def _editable(policy_path: Path | str | None, retry: str, refused: type[PolicyChangeRefused]) -> Path:
@@ -399,7 +461,8 @@ def _prepare(path: Path, text: str, expected: Policy,
 
 def _rewrite(text: str, use_case: str, action: str | None, level: str) -> str:
     """`text` with one level changed (or one action's level added), everything else as it was, comments
-    included. Works on the spans PyYAML's node tree gives for the file's own nodes."""
+    included. Works on the spans PyYAML's node tree gives for the file's own nodes. `action` may also be
+    SHADOW_KEY, `level` then being what `shadow:` is set to (true, false or a flow list)."""
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -420,7 +483,7 @@ def _rewrite(text: str, use_case: str, action: str | None, level: str) -> str:
         raise PromotionRefused(f"levels.{use_case} is neither a level nor a mapping; fix the policy file")
     current = _value(node, key)
     if current is not None:
-        if not isinstance(current, yaml.ScalarNode):
+        if not isinstance(current, yaml.ScalarNode) and not (key == SHADOW_KEY and current.flow_style):
             raise PromotionRefused(f"levels.{use_case}.{key} is not a level; fix the policy file")
         return _splice(text, current, level)
     if node.flow_style:  # `{default: L3, send_email: L3}`: add before the closing brace
@@ -449,7 +512,7 @@ def _value(node, key: str):
     return None
 
 
-def _splice(text: str, node: yaml.ScalarNode, level: str) -> str:
+def _splice(text: str, node: yaml.Node, level: str) -> str:
     return text[:node.start_mark.index] + level + text[node.end_mark.index:]
 
 

@@ -1,4 +1,5 @@
-"""`sellerloop autonomy status|promote`: the record of each use case at its level, and moving up one step.
+"""`sellerloop autonomy status|evidence|promote|shadow`: the record of each use case at its level (and, with
+`evidence`, what its level up did in shadow), moving up one step, and running a level up in shadow.
 
 The lead registers `autonomy_app` in cli.py as `sellerloop autonomy`. Errors are one line on stderr with the
 error's exit code (2 for a refused promotion or bad input), also when the app runs on its own.
@@ -103,5 +104,82 @@ def promote_command(
         sys.stdout.write(f"{before.label}: {before.level} -> {before.next_level} in {file} "
                          f"({before.reviewed} reviewed, {before.approved_unedited} approved unedited, "
                          f"{before.rollbacks} rollbacks); audited as policy.changed\n")
+
+    _one_line_errors(run)
+
+
+@autonomy_app.command("evidence")
+def evidence_command(
+    use_case: Annotated[str | None, typer.Argument(help="one use case (default: all)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The record at each level (as `status`) with the shadow evidence of the level above: what it would have
+    done, compared with what people did (agreed, edited, disagreed, pending), and whether that would meet the
+    promotion bar. Shadow evidence supports a promotion; the bar is met at the current level."""
+
+    def run() -> None:
+        from sellerloop.policy.autonomy import _check_names, evidence
+        from sellerloop.policy.service import policy_file_in_force, policy_in_force
+        from sellerloop.store.db import session_scope
+
+        if use_case is not None:
+            _check_names(use_case, None)
+        policy, file = policy_in_force(), policy_file_in_force()
+        with session_scope(_engine()) as session:
+            rows = [r for r in evidence(session=session, policy=policy, with_shadow=True)
+                    if use_case in (None, r.use_case)]
+        if as_json:
+            sys.stdout.write(json.dumps({"policy": str(file), "bar": policy.promotion.model_dump(mode="json"),
+                                         "levels": [r.as_dict() for r in rows]}, indent=2) + "\n")
+            return
+        sys.stdout.write(_table(rows))
+        lines = []
+        for r in rows:
+            s = r.shadow
+            if s is None:
+                continue
+            state = "on" if s.on else "off"
+            share = f" ({s.agreement_share:.0%} of compared)" if s.compared else ""
+            verdict = "would meet the bar" if s.meets_bar else f"would not meet the bar: {'; '.join(s.reasons)}"
+            lines.append(f"{r.label}: shadow at {s.level} ({state}): {s.recorded} recorded, {s.compared} compared, "
+                         f"{s.agreed} agreed{share}, {s.edited} edited, {s.disagreed} disagreed, {s.pending} "
+                         f"pending; {verdict}")
+        if lines:
+            sys.stdout.write("\nin shadow (support for a promotion, not its bar):\n" + "\n".join(lines) + "\n")
+        sys.stdout.write(f"\npolicy: {file}\n")
+
+    _one_line_errors(run)
+
+
+@autonomy_app.command("shadow")
+def shadow_command(
+    use_case: Annotated[str, typer.Argument(help="the use case, e.g. next-action or hygiene")],
+    acting_user: Annotated[str, typer.Option("--as", help="who changes it (an admin or RevOps user); audited")],
+    on: Annotated[bool | None, typer.Option("--on/--off", help="run the level above in shadow, or stop")] = None,
+    action: Annotated[str | None, typer.Option(
+        "--action", help="one catalogue action of the use case (default: the use case's own level)")] = None,
+) -> None:
+    """Run a use case's level (or one action's) one step up in shadow, or stop: `run-all` then records what the
+    level above would have done, never doing it. Writes the policy file in force and the audit log."""
+
+    def run() -> None:
+        from sellerloop.errors import BadInput
+        from sellerloop.policy.autonomy import set_shadow
+        from sellerloop.policy.service import policy_file_in_force
+        from sellerloop.store.db import session_scope
+
+        if on is None:
+            raise BadInput("say --on or --off")
+        file = policy_file_in_force()
+        with session_scope(_engine()) as session:
+            changed = set_shadow(session=session, use_case=use_case, action=action, on=on, by=acting_user,
+                                 policy_path=file)
+        label = use_case if action is None else f"{use_case} {action}"
+        if on:
+            level = changed.in_shadow(use_case).level_of(use_case, action)
+            sys.stdout.write(f"{label}: in shadow at {level} in {file} (nothing it would do is done; "
+                             "`run-all` records it); audited as policy.changed\n")
+        else:
+            sys.stdout.write(f"{label}: shadow off in {file}; audited as policy.changed\n")
 
     _one_line_errors(run)

@@ -6,13 +6,15 @@ refused for a high-risk action", live in `service.refusals`, so that every broke
 
 A use case's levels read either as one level (`research: L2`, the level of everything it produces) or as a
 mapping: `default` (the level of its output that is not a catalogue action, and of every action not named)
-plus one key per catalogue action that differs (`send_email: L3`).
+plus one key per catalogue action that differs (`send_email: L3`), and optionally `shadow`: `true` runs the use
+case's default level one step up in shadow (shadow/: what it would have done is recorded, never done), a list
+(`[default, create_task]`) names which of its levels do, `false` or nothing runs none.
 """
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sellerloop.actions.catalogue import ACTION_NAMES, Risk, get_action
 from sellerloop.agents.models import Level, UseCase
@@ -24,6 +26,7 @@ LEVELS: tuple[Level, ...] = get_args(Level)
 ActionName = Literal[tuple(sorted(ACTION_NAMES))]  # type: ignore[valid-type]
 RoleName = Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
 DEFAULT_KEY = "default"  # in a use case's levels: its output that is not an action, and every action not named
+SHADOW_KEY = "shadow"  # in a use case's levels: which of them run one step up in shadow
 
 
 def rank(level: Level) -> int:
@@ -38,6 +41,9 @@ class _Strict(BaseModel):
 class UseCaseLevels(_Strict):
     default: Level
     actions: dict[ActionName, Level] = Field(default_factory=dict)
+    # The levels that run one step up in shadow: DEFAULT_KEY (the use case's own level, and every action that
+    # inherits it) and/or catalogue actions: the same keys `promote` raises.
+    shadow: tuple[str, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -47,14 +53,41 @@ class UseCaseLevels(_Strict):
         if isinstance(value, str):
             return {DEFAULT_KEY: value}
         if isinstance(value, dict) and "actions" not in value:
-            shaped = {"actions": {k: v for k, v in value.items() if k != DEFAULT_KEY}}
-            if DEFAULT_KEY in value:
-                shaped[DEFAULT_KEY] = value[DEFAULT_KEY]
+            shaped = {"actions": {k: v for k, v in value.items() if k not in (DEFAULT_KEY, SHADOW_KEY)}}
+            for key in (DEFAULT_KEY, SHADOW_KEY):
+                if key in value:
+                    shaped[key] = value[key]
             return shaped
         return value
 
+    @field_validator("shadow", mode="before")
+    @classmethod
+    def _shadow_from_file(cls, value):
+        if value is None or value is False:
+            return ()
+        if value is True:
+            return (DEFAULT_KEY,)
+        keys = [value] if isinstance(value, str) else value
+        if not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys):
+            raise ValueError("expected true, false or a list of what runs in shadow (default and/or actions)")
+        unknown = [k for k in keys if k != DEFAULT_KEY and k not in ACTION_NAMES]
+        if unknown:
+            raise ValueError(f"cannot shadow {unknown[0]!r}: name {DEFAULT_KEY} (the use case's own level) or "
+                             f"catalogue actions ({', '.join(sorted(ACTION_NAMES))})")
+        return tuple(dict.fromkeys(keys))
+
     def level_of(self, action: str | None = None) -> Level:
         return self.actions.get(action, self.default) if action else self.default
+
+    def shadow_key(self, action: str | None = None) -> str | None:
+        """Which shadowed level `action` (None: output that is no action) runs one step up from, if any: its own
+        (an action named in shadow without a level of its own runs one step above the default it inherits, as
+        `promote --action` would put it), or the default it inherits."""
+        if action in self.shadow:
+            return action
+        if action in self.actions:
+            return None
+        return DEFAULT_KEY if DEFAULT_KEY in self.shadow else None
 
 
 class ApprovalPolicy(_Strict):
@@ -100,6 +133,42 @@ class Policy(_Strict):
     def level_of(self, use_case: UseCase, action: str | None = None) -> Level:
         """The level the file sets (before the kill switch, which `levels.level_for` applies)."""
         return self.levels[use_case].level_of(action)
+
+    def with_level(self, use_case: UseCase, action: str | None, level: Level) -> Policy:
+        """This policy with one level changed: the use case's default (action None) or one action's."""
+        data = self.model_dump(mode="json")
+        if action is None:
+            data["levels"][use_case]["default"] = level
+        else:
+            data["levels"][use_case]["actions"][action] = level
+        return Policy.model_validate(data)
+
+    def with_shadow(self, use_case: UseCase, keys: tuple[str, ...]) -> Policy:
+        """This policy with the use case's shadowed levels set to `keys`."""
+        data = self.model_dump(mode="json")
+        data["levels"][use_case]["shadow"] = list(keys)
+        return Policy.model_validate(data)
+
+    def without_shadows(self) -> Policy:
+        data = self.model_dump(mode="json")
+        for levels in data["levels"].values():
+            levels["shadow"] = []
+        return Policy.model_validate(data)
+
+    def in_shadow(self, use_case: UseCase) -> Policy:
+        """The policy a use case's shadow runs under: each of its shadowed levels one step up (none is raised
+        past L5), and no shadows, so that judging it never asks about a shadow of a shadow."""
+        levels = self.levels[use_case]
+        data = self.without_shadows().model_dump(mode="json")
+        target = data["levels"][use_case]
+        for key in levels.shadow:
+            level = levels.level_of(None if key == DEFAULT_KEY else key)
+            if rank(level) < len(LEVELS):
+                if key == DEFAULT_KEY:
+                    target["default"] = LEVELS[rank(level)]
+                else:
+                    target["actions"][key] = LEVELS[rank(level)]
+        return Policy.model_validate(data)
 
     def risk_of(self, action: str) -> Risk:
         """The action's risk class: the catalogue's, raised by this policy; anything irreversible is high."""

@@ -12,7 +12,9 @@ The rules (each refusal names its path, e.g. `levels.follow-up.send_email`, and 
   - L4 and L5 need audit logging on;
   - L5 only for low-risk, reversible actions: a high-risk or irreversible action needs approval at every level;
   - a policy may raise an action's risk, never lower it, and may not make an irreversible action reversible;
-  - a level rises at most one step from the level in force (checked when there is a policy to compare with).
+  - a level rises at most one step from the level in force (checked when there is a policy to compare with);
+  - a use case in shadow (`levels.USE_CASE.shadow`) needs a level above the one it shadows, and that level must
+    pass the rules above (`shadow_rules`).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from sellerloop.errors import BadInput
 from sellerloop.policy.models import (
     DEFAULT_KEY,
     LEVELS,
+    SHADOW_KEY,
     USE_CASES,
     ActionRisk,
     ApprovalPolicy,
@@ -257,8 +260,36 @@ def refusals(checked: PolicyFile, current: Policy | None = None, current_file: s
                        f"allows only low-risk, reversible actions{via}", line_path)
         if current is not None and use_case in current.levels:
             found += _jumps(checked, use_case, current, current_file)
+        found += [Refusal(_dotted(("levels", use_case, SHADOW_KEY)), reason,
+                          checked.line("levels", use_case, SHADOW_KEY))
+                  for reason in shadow_rules(policy, use_case)]
     found.sort(key=lambda r: (r.line or 0, r.path))
     return list(checked.problems) + found
+
+
+def shadow_rules(policy: Policy, use_case: str) -> list[str]:
+    """Why the use case's shadow (`levels.USE_CASE.shadow`) may not run; empty when it may. A shadow runs one step
+    above each level it names, so that level needs a level above it, and the policy as it would be one step up
+    must pass the same rules as a policy file (an approval policy above L3, audit logging, L5 only for low-risk
+    reversible actions): a shadow records evidence for a promotion that could actually be made."""
+    levels = policy.levels[use_case]
+    reasons = []
+    for key in levels.shadow:
+        level = levels.level_of(None if key == DEFAULT_KEY else key)
+        if rank(level) == len(LEVELS):
+            what = use_case if key == DEFAULT_KEY else f"{use_case} {key}"
+            reasons.append(f"{what} is at {level}, the highest level: there is no level above to run in shadow")
+    if reasons or not levels.shadow:
+        return reasons
+
+    def judged(candidate: Policy) -> set[tuple[str, str]]:
+        return {(r.path, r.reason) for r in refusals(PolicyFile("", {}, {}, (), candidate))}
+
+    broken = sorted(judged(policy.in_shadow(use_case)) - judged(policy.without_shadows()))
+    reasons = [f"one step up in shadow, {path}: {reason}" for path, reason in broken]
+    if len(reasons) > 2:  # a default that many actions inherit: the first two say enough
+        reasons = reasons[:2] + [f"and {len(reasons) - 2} more"]
+    return reasons
 
 
 def _jumps(checked: PolicyFile, use_case: str, current: Policy, current_file: str | None) -> list[Refusal]:

@@ -12,6 +12,8 @@ it finished. `run-all` with the same use cases, user and playbook as an unfinish
 the records it already did; `--restart` starts a new one.
 
 Every output goes through agents.service.run_agent: the verifier and the autonomy levels apply as everywhere.
+A use case the policy runs in shadow also has what its level up would have done recorded with each chunk
+(shadow/service.BookRecorder): nothing of it is placed.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from sellerloop.policy.fields import bind_viewer, decide_fields
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript, User
 from sellerloop.runs.models import AgentBatch, AgentOutput
+from sellerloop.shadow.service import BookRecorder, shadowed
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.store.upsert import upsert
 
@@ -103,6 +106,10 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
         batch.total = skipped + sum(_runs(c) for c in chunks)
         batch.done = skipped
         context = book_context(session=session)
+        # Use cases the policy runs in shadow: what their level up would have done is recorded with each chunk.
+        in_shadow = shadowed(session_policy(session), use_cases)
+        shadow = BookRecorder(policy=session_policy(session), use_cases=in_shadow, day=context.as_of) \
+            if in_shadow else None
         # Who may see which sensitive field, decided for every owner before the chunks run (one Cedar batch per
         # field and agent): the batch reads the policies and the users once, as it reads "today" and the norms.
         field_decisions = _field_decisions_for(session, user, chunks)
@@ -121,6 +128,8 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
             for row in rows:
                 row["batch_id"] = batch_id
             upsert(session, AgentOutput, rows)
+            if shadow is not None:
+                shadow.record(session=session, rows=rows)
             done += sum(t.records + t.failed for t in totals.values())
             batch = session.get(AgentBatch, batch_id)
             batch.done = done
@@ -131,6 +140,8 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
             progress(done, total)
     with session_scope(engine) as session:
         session.get(AgentBatch, batch_id).finished_at = _now()
+        if shadow is not None:
+            shadow.audit(session=session)
     summary.seconds = time.perf_counter() - started
     return summary
 

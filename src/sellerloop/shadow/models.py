@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sellerloop.store.db import Base
@@ -15,10 +15,14 @@ class ShadowAction(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     use_case: Mapped[str] = mapped_column(String(32), index=True)
     level: Mapped[str] = mapped_column(String(4))  # the level it ran at in shadow (one above its own)
-    placement: Mapped[str] = mapped_column(String(24))  # what it would have done: draft, pending_approval, executed
+    # Where it would have gone: draft, pending_approval or executed (shown, one up from L1).
+    placement: Mapped[str] = mapped_column(String(24))
     subject: Mapped[str] = mapped_column(String(200), index=True)  # the record, e.g. opportunity:ID
     action: Mapped[str] = mapped_column(String(50))  # the catalogue action
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)  # the same ask on the same record
     proposal: Mapped[dict] = mapped_column(JSON)  # what it would have proposed (approvals.models.Proposal)
-    as_of: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # the book's "today" when it ran
+    # The moment it would have been done: the end of the book's "today" it ran as of (a follow-up: the call's
+    # end, when it would have been drafted). What people did is read after it, for `window_days`.
+    as_of: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    window_days: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)

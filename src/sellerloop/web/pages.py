@@ -5,8 +5,9 @@
 - `GET /audit`: the log, newest first, filtered (actor, action prefix, subject prefix, dates) and paged, with the
   chain's verification at the top. Admins and RevOps see every entry; anyone else the entries about records they
   may see (policy.access, in SQL) and none about the policy; a sensitive field they may not see is "(hidden)".
-- `GET /policy`: the policy in force, read-only for everyone; admins and RevOps also get the forms behind
-  `POST /policy/promote`, `POST /policy/demote` and `POST /policy/kill-switch` (policy.autonomy does the change,
+- `GET /policy`: the policy in force, read-only for everyone, with the evidence at each level and the shadow
+  evidence of the level above; admins and RevOps also get the forms behind `POST /policy/promote`,
+  `POST /policy/demote`, `POST /policy/shadow` and `POST /policy/kill-switch` (policy.autonomy does the change,
   checks and audit). A refusal is the policy page again, with the reason at the top and a 4xx status.
 - `GET /dashboard`: acceptance and edit rates by use case, level and seller (approvals/stats.py), over the
   records the person may see: a seller their own, a manager their team's, admins and RevOps everyone's.
@@ -300,7 +301,7 @@ def _policy_context(session: Session) -> dict:
     path = policy_file_in_force()
     policy = load_policy(path)
     rows = []
-    for row in autonomy.evidence(session=session, policy=policy):
+    for row in autonomy.evidence(session=session, policy=policy, with_shadow=True):
         spec = CATALOGUE.get(row.action) if row.action else None
         rows.append({"e": row, "in_force": level_for(row.use_case, row.action, policy=policy), "spec": spec,
                      "risk": policy.risk_of(row.action).value if spec else None,
@@ -366,6 +367,19 @@ def demote_level(request: Request, use_case: str = USE_CASE, action: str = ACTIO
     return _change(request, session, lambda by: autonomy.demote(
         session=session, use_case=use_case, action=action or None, by=by, to=to or None),
         f"{label} lowered one level{f' to {to}' if to else ''}.")
+
+
+@router.post("/policy/shadow")
+def shadow_switch(request: Request, use_case: str = USE_CASE, action: str = ACTION,
+                  on: str = Form(..., max_length=5, description="true or false"),
+                  session: Session = Depends(get_session)) -> Response:
+    if on not in ("true", "false"):
+        raise BadInput(f"on: expected true or false (got {on!r})")
+    turn_on, label = on == "true", f"{use_case} {action}".strip()
+    return _change(request, session, lambda by: autonomy.set_shadow(
+        session=session, use_case=use_case, action=action or None, on=turn_on, by=by),
+        f"{label} runs one level up in shadow: what it would do is recorded, never done." if turn_on
+        else f"{label}: shadow off.")
 
 
 @router.post("/policy/kill-switch")

@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('proposal', sa.JSON(), nullable=False),
     sa.Column('as_of', sa.DateTime(), nullable=False),
+    sa.Column('window_days', sa.Integer(), nullable=False),
     sa.Column('recorded_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shadow_actions'))
     )
