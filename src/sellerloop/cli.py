@@ -23,9 +23,12 @@ from sellerloop.audit.commands import audit_app
 from sellerloop.auth.commands import users_app
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.outcomes.commands import import_events_command, outcomes_app
 from sellerloop.playbooks.commands import playbook_show
 from sellerloop.policy.autonomy_commands import autonomy_app
 from sellerloop.policy.commands import policy_app
+from sellerloop.scoring.commands import eval_app, scoring_app
+from sellerloop.shadow.commands import shadow_app
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine, require_current_schema
 from sellerloop.verifier.commands import verify
@@ -50,6 +53,11 @@ app.add_typer(autonomy_app, name="autonomy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(users_app, name="users")
+app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(scoring_app, name="scoring")
+app.add_typer(eval_app, name="eval")
+app.add_typer(shadow_app, name="shadow")
+import_app.command("events")(import_events_command)
 app.command("rollback")(rollback_command)
 playbook_app.command("show")(playbook_show)
 
@@ -352,10 +360,12 @@ def run_all_command(
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
         except KeyboardInterrupt:
             raise SellerloopError("interrupted; run the same command again to continue where it stopped") from None
+    win_model = _rebuild_win_model(engine)
     if as_json:
         _print_json({"batch": summary.batch_id, "resumed": summary.resumed, "skipped": summary.skipped,
                      "seconds": round(summary.seconds, 2), "write_seconds": round(summary.write_seconds, 2),
-                     "use_cases": {u: vars(t) for u, t in summary.totals.items()}})
+                     "use_cases": {u: vars(t) for u, t in summary.totals.items()},
+                     "win_model": win_model.model_dump(mode="json") if win_model else None})
         return
     # Short headings: the table must fit an 80-column terminal with the longest use case name.
     table = Table("use case", "records", "items", "actions", "diffs", "unsupported", "failed", title=f"Batch {summary.batch_id}" + (" (continued)" if summary.resumed else ""))
@@ -369,6 +379,21 @@ def run_all_command(
     for u, t in summary.totals.items():
         for error in t.errors:
             out.print(f"{u}: {error}")
+    if win_model is not None:
+        out.print(f"win probability rebuilt from {win_model.closed_deals} closed deals (book win rate "
+                  f"{win_model.base_rate:.0%})")
+
+
+def _rebuild_win_model(engine):
+    """The nightly run is when the win-probability model is rebuilt and calibrated again (scoring/win.py); won and
+    lost events count in it as they arrive in between. A book with no closed deal has nothing to learn from."""
+    from sellerloop.scoring.win import rebuild
+
+    with session_scope(engine) as session:
+        try:
+            return rebuild(session=session)
+        except BadInput:
+            return None
 
 
 @app.command("embed-url")
@@ -444,12 +469,26 @@ def demo(
     with session_scope(engine) as session:
         out.print("agents: " + _demo_agent_check(session))
     with session_scope(engine) as session:
+        out.print("outcomes: " + _demo_outcomes(session))
+    with session_scope(engine) as session:
         accounts = _demo_sign_ins(session)
     out.print("sign in as (also in " + str(get_settings().home / DEMO_SIGN_INS) + "):", markup=False)
     for line in accounts:
         out.print("  " + line, markup=False, highlight=False)
     if serve_after:
         _serve(engine, host, port)
+
+
+def _demo_outcomes(session) -> str:
+    """What happened on the demo book's records, read off its history as outcome events, and the win-probability
+    model built from its closed deals (run-all rebuilds it after each nightly run)."""
+    from sellerloop.outcomes.events import collect_crm_events
+    from sellerloop.scoring.win import rebuild
+
+    events = collect_crm_events(session=session)
+    info = rebuild(session=session)
+    return (f"{events} events from the CRM history; win probability learnt from {info.closed_deals} closed deals "
+            f"(book win rate {info.base_rate:.0%})")
 
 
 DEMO_SIGN_INS = "demo-sign-ins.txt"
