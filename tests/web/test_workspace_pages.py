@@ -434,6 +434,27 @@ def test_a_manager_sees_their_team_and_an_admin_sees_everyone(site):
     assert "Approvals on everyone&#39;s records" in html
 
 
+# --- tuning ----------------------------------------------------------------------------------------------------
+
+def test_admins_and_revops_get_the_tuning_report_and_a_seller_or_manager_is_refused(site):
+    for user in ("t-admin", "t-revops"):
+        with signed_in(site, user) as client:
+            html = client.get("/tuning").text
+        assert 'href="/tuning" aria-current="page"' in html
+        # The site's decided tasks: on the seller's deal approved, approved with edits, rejected (and one
+        # pending); on the other team's deal one approved. The contact's phone change is not on a deal or account.
+        task = _rates(html, "by-action")["create_task"]
+        assert (task["shown"], task["decided"], task["acceptance"]) == ("5", "4", "75%")
+        verdict = re.search(r'<tr data-key="create_task">.*?<td class="verdict"><strong>([^<]+)</strong>', html, re.S)
+        assert verdict.group(1) == "too little evidence"
+    for user in (site.ids["seller"], site.ids["manager"]):
+        with signed_in(site, user) as client:
+            refused = client.get("/tuning")
+            nav = client.get("/dashboard").text
+        assert refused.status_code == 403 and "the tuning report is for admins and RevOps" in _message(refused.text)
+        assert 'href="/tuning"' not in nav
+
+
 # --- in a browser: narrow and wide windows, labels, the keyboard ------------------------------------------------
 
 def _browser_sign_in(page, site, user_id: str) -> None:

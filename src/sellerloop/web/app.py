@@ -149,9 +149,9 @@ def routers() -> list:
     from sellerloop.outcomes import views as outcomes_api
     from sellerloop.policy import views as policy_api
     from sellerloop.records import views as records_api
-    from sellerloop.web import agent_views, decision_views, pages, views
+    from sellerloop.web import agent_views, decision_views, pages, tuning_pages, views
 
-    return [views.router, pages.router, agent_views.router, decision_views.router,
+    return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router,
             records_api.router, agents_api.router, approvals_api.router, executions_api.router,
             outcomes_api.router, audit_api.router, policy_api.router, card_views.router]
 
