@@ -5,6 +5,8 @@ recommendations, the panel's offer for each, a seller taking it up or rejecting 
 The session is never committed, so the shared demo book is left as it was."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,8 +14,9 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.approvals.drafts import offer_for, take_up
+from sellerloop.outcomes.linking import linked_outcomes
 from sellerloop.records.models import OPEN_STAGES, Opportunity
-from sellerloop.scoring.feedback import forget, segment_of
+from sellerloop.scoring.feedback import action_feedback, forget, segment_of
 
 
 def recommendations(session: Session, deal: Opportunity) -> tuple[object, list]:
@@ -72,4 +75,21 @@ def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(
         assert recovered[0].score == pytest.approx(top.score, rel=0.05)
         print(f"\n{deal.id}: {top.action} {top.score} over {second.action} {second.score}; after 8 rejections "
               f"{moved.score} (rank {after_rejections.index(moved) + 1}); after 8 acceptances {recovered[0].score}")
+        session.rollback()
+
+
+def test_a_replay_of_a_past_day_ranks_by_the_decisions_people_had_taken_by_then(demo_engine):
+    with Session(demo_engine) as session:
+        deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
+                                                          Opportunity.owner_id.is_not(None))
+                                .order_by(Opportunity.id)).all()
+        used = decide_on(session, deals, "book_meeting", approved=False, times=6)
+        session.flush()
+        forget(session)
+        now = max(a.decided_at for a in linked_outcomes(session=session, user_id=None, include_shown=False))
+        segment = segment_of(session.get(Opportunity, used[0]).account)
+        assert action_feedback(session=session).factor("book_meeting", segment) < 1
+        forget(session)
+        before = action_feedback(session=session, until=now - dt.timedelta(days=1))
+        assert before.book.decided == 0 and before.factor("book_meeting", segment) == pytest.approx(1.0)
         session.rollback()

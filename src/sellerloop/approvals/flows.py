@@ -96,17 +96,24 @@ def policy_rule(policy: Policy, proposal: Proposal) -> PolicyRule:
                       reversible=policy.is_reversible(proposal.action))
 
 
+def needs_a_person(policy: Policy, proposal: Proposal) -> tuple[PolicyRule, str | None]:
+    """The rule in force for `proposal` and why, at L5, it still needs a person (None: the policy may carry it
+    out on its own). Shadow mode asks the same question without doing anything (shadow/service.py)."""
+    rule, action = policy_rule(policy, proposal), proposal.action
+    if not rule.reversible:
+        return rule, f"{action} cannot be undone under the policy; an irreversible action needs a person at every level"
+    if rule.risk is not Risk.low:
+        return rule, f"{action} is {rule.risk.value} risk here; L5 executes only low-risk, reversible actions"
+    if action not in EFFECTS:
+        return rule, f"{action} needs a connector to the outside world, and none is set up"
+    return rule, None
+
+
 def _execute_within_policy(session: Session, approval: Approval, policy: Policy, at: dt.datetime, *,
                            created: bool) -> Approval:
-    rule, action = policy_rule(policy, approval.proposal), approval.proposal.action
-    if not rule.reversible:
-        why = f"{action} cannot be undone under the policy; an irreversible action needs a person at every level"
-    elif rule.risk is not Risk.low:
-        why = f"{action} is {rule.risk.value} risk here; L5 executes only low-risk, reversible actions"
-    elif action not in EFFECTS:
-        why = f"{action} needs a connector to the outside world, and none is set up"
-    else:
-        why = None
+    rule, why = needs_a_person(policy, approval.proposal)
+    action = approval.proposal.action
+    if why is None:
         try:
             with session.begin_nested():  # a failed execution leaves the approval pending, not half-done
                 decided = approve_by_policy(session=session, approval_id=approval.id, rule=rule, at=at)

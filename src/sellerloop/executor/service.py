@@ -60,6 +60,13 @@ class NoConnector(SellerloopError):
     permanent = True
 
 
+WRITER_MARK = "sellerloop ("  # how the field history names a change the executor wrote, not a person
+
+
+def written_by(by: str) -> str:
+    return f"{WRITER_MARK}{by})"
+
+
 def checkpoint(name: str) -> None:
     """Die here if a test asked to (crash tests inject kills at every step of an execution)."""
     if os.environ.get(CRASH_ENV) == name:
@@ -214,7 +221,7 @@ def _write(session: Session, record, table: str, field: str, value, at: dt.datet
     setattr(record, field, value)
     column = record.__table__.c[field]
     session.add(FieldChange(object_type=table, record_id=record.id, field=field, old_value=_text(column, old),
-                            new_value=_text(column, value), changed_at=at, changed_by=f"sellerloop ({by})"))
+                            new_value=_text(column, value), changed_at=at, changed_by=written_by(by)))
 
 
 def _column(table: str, field: str):

@@ -23,9 +23,10 @@ type fares differently from the others.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sqlalchemy import select
@@ -139,16 +140,25 @@ class ActionFeedback:
         return self.adjustment(action, segment).factor
 
 
-def action_feedback(*, session: Session) -> ActionFeedback:
+def action_feedback(*, session: Session, until: dt.datetime | None = None) -> ActionFeedback:
     """The book's feedback, worked out once per session (a page, a command, a whole-book run) and kept in
-    `session.info`, like the book context: a run of many deals reads the outcomes once."""
+    `session.info`, like the book context: a run of many deals reads the outcomes once. `until` is for a replay
+    of the book as of a past day (shadow/replay.py, which calls this first so that the agents it runs find it):
+    only what people had decided by then counts, and only what had followed by then converts."""
     cached = session.info.get("action_feedback")
     if cached is None:
-        from sellerloop.outcomes.linking import linked_outcomes  # the station after; read, never written
+        from sellerloop.outcomes.linking import (  # the station after; read, never written
+            POSITIVE,
+            linked_outcomes,
+        )
 
         # Decided ones only: what people did with a recommendation is what ranks it; reading every stored run
         # for the ones merely shown would cost a whole-book read on each page.
         outcomes = linked_outcomes(session=session, user_id=None, include_shown=False)
+        if until is not None:
+            outcomes = [replace(o, converted=o.converted and any(
+                at <= until for kind, at in o.events if kind in POSITIVE or kind == "stage_moved"))
+                for o in outcomes if o.decided_at is not None and o.decided_at <= until]
         segments = segments_of(session=session, subjects={o.subject for o in outcomes})
         cached = session.info["action_feedback"] = ActionFeedback.of(
             _WithSegment(o, segments.get(o.subject, UNKNOWN_SEGMENT)) for o in outcomes)

@@ -65,6 +65,7 @@ from sellerloop.records.models import (
     StageChange,
     Transcript,
 )
+from sellerloop.scoring.feedback import action_feedback
 from sellerloop.shadow.service import Recorded, audit_recorded, record_run, run_as_of
 from sellerloop.store.db import session_scope
 
@@ -131,6 +132,8 @@ def run_shadow(*, engine: Engine, use_case: str, as_of: dt.date | None = None, w
             bind_viewer(read, user=None, agents=(use_case,))
             if replay:
                 read.info["book_context"] = BookContext(as_of, days_in_stage_norms(session=read, until=as_of))
+                # Next-action's ranking from outcomes, as people's decisions stood that day.
+                action_feedback(session=read, until=end_of(as_of))
             plan = _plan(read, use_case, as_of, replay)
             recorded, done = Recorded(), 0
             if progress:

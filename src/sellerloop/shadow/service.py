@@ -55,17 +55,16 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sellerloop.actions.catalogue import Risk
 from sellerloop.agents.models import AgentRun
 from sellerloop.approvals.drafts import offer_for
-from sellerloop.approvals.flows import policy_rule
+from sellerloop.approvals.flows import needs_a_person
 from sellerloop.approvals.models import POLICY_IDENTITY_PREFIX, Approval, ApprovalRow, Proposal, State
 from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, near_duplicate, now, proposals_from_run
 from sellerloop.audit.service import append as audit
 from sellerloop.errors import BadInput
 from sellerloop.evidence.deals import book_context, end_of
 from sellerloop.executor.models import Execution
-from sellerloop.executor.service import EFFECTS
+from sellerloop.executor.service import WRITER_MARK
 from sellerloop.policy.levels import placement_for
 from sellerloop.policy.models import DEFAULT_KEY, LEVELS, USE_CASES, Policy, rank
 from sellerloop.policy.service import session_policy
@@ -78,8 +77,7 @@ VERDICTS: tuple[Verdict, ...] = ("agreed", "edited", "disagreed", "pending")
 RECORDED = "shadow.recorded"  # the audit entry of a shadow run: what it recorded, at which level, as of when
 # What a person does to carry out each catalogue action themselves, as the CRM records it.
 DONE_BY_EMAIL = frozenset({"send_email", "share_asset", "request_intro", "add_to_sequence"})
-# The executor marks the field changes it writes `sellerloop (BY)` (executor/service._write): not a person's.
-EXECUTOR_MARK = "sellerloop ("
+EXECUTOR_MARK = WRITER_MARK  # field changes the executor wrote are not a person's
 IN_CHUNK = 500  # ids per IN list
 
 
@@ -152,9 +150,8 @@ def _placement(above: Policy, proposal: Proposal, level: str, placed_by_level: b
         return "draft"  # a recommendation or an email draft waits for a person to take it up, at any level
     if level == "L4":
         return "pending_approval"
-    rule = policy_rule(above, proposal)
-    on_its_own = rule.reversible and rule.risk is Risk.low and proposal.action in EFFECTS
-    return "executed" if on_its_own else "pending_approval"  # else it would have waited for a person
+    _, why = needs_a_person(above, proposal)
+    return "executed" if why is None else "pending_approval"  # else it would have waited for a person
 
 
 def _same_ask(proposal: Proposal, stored: dict) -> bool:
