@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from sellerloop.errors import BadInput, NotFound
-from sellerloop.outcomes.events import EventConflict, list_events, record_event
+from sellerloop.outcomes.events import DETAIL_FIELDS, EventConflict, list_events, record_event
 from sellerloop.outcomes.models import OutcomeEvent
 from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.fields import bind_viewer
+from sellerloop.policy.fields import MASKABLE, bind_viewer
 from sellerloop.records.models import User
 from sellerloop.store.db import session_scope
 from tests.outcomes.conftest import T0, days
@@ -107,3 +107,8 @@ def test_a_seller_lists_only_events_on_records_they_may_see(book):
             _record(s, book, external_id="sneaky", subject=book.subject("c"))
     with session_scope(book.engine) as s:
         assert sorted(e.external_id for e in list_events(session=s)) == ["mine", "my-account", "theirs"]
+
+
+def test_collected_events_quote_no_field_a_team_may_mark_sensitive():
+    assert set(DETAIL_FIELDS.values()).isdisjoint(MASKABLE)
+    assert {"close_date_moved", "stage_moved"} <= set(DETAIL_FIELDS)  # the kinds whose detail quotes values

@@ -90,6 +90,13 @@ def _stored(session: Session, source: str, external_id: str) -> OutcomeEvent | N
                                                       OutcomeEvent.external_id == external_id)).first()
 
 
+# The record fields the details of collected events quote (their old and new values). None of them may be a
+# sensitive field (policy/fields.py MASKABLE), so an event shows nothing record access does not already allow;
+# tests/outcomes/test_events.py keeps it so if either list changes.
+DETAIL_FIELDS = {"close_date_moved": "Opportunity.close_date", "stage_moved": "Opportunity.stage",
+                 "won": "Opportunity.stage", "lost": "Opportunity.stage"}
+
+
 def list_events(*, session: Session, subjects: Sequence[str] | None = None, since: dt.datetime | None = None,
                 until: dt.datetime | None = None, kinds: Iterable[str] | None = None) -> list[OutcomeEvent]:
     """Events on records the session's viewer may see (all for the local operator), oldest first. `subjects`
