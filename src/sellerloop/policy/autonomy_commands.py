@@ -34,18 +34,26 @@ def _one_line_errors(run: Callable[[], None]) -> None:
 
 
 @autonomy_app.command("status")
-def status_command(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+def status_command(
+    use_case: Annotated[str | None, typer.Argument(help="one use case (default: all)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
     """Per use case and action type: the level in force, what was reviewed at it (count, share approved
-    unedited, rollbacks), and whether the next level is allowed (and why not)."""
+    unedited, rollbacks), whether the next level is allowed (and why not), and the shadow evidence of the level
+    above: what it would have done, compared with what people did (agreed, edited, disagreed, pending). Shadow
+    evidence supports a promotion; the bar is met at the current level."""
 
     def run() -> None:
-        from sellerloop.policy.autonomy import evidence
+        from sellerloop.policy.autonomy import _check_names, evidence
         from sellerloop.policy.service import policy_file_in_force, policy_in_force
         from sellerloop.store.db import session_scope
 
+        if use_case is not None:
+            _check_names(use_case, None)
         policy, file = policy_in_force(), policy_file_in_force()
         with session_scope(_engine()) as session:
-            rows = evidence(session=session, policy=policy)
+            rows = [r for r in evidence(session=session, policy=policy, with_shadow=True)
+                    if use_case in (None, r.use_case)]
         bar = policy.promotion
         if as_json:
             sys.stdout.write(json.dumps({"policy": str(file), "kill_switch": policy.kill_switch,
@@ -53,6 +61,9 @@ def status_command(as_json: Annotated[bool, typer.Option("--json", help="print J
                                          "levels": [r.as_dict() for r in rows]}, indent=2) + "\n")
             return
         sys.stdout.write(_table(rows))
+        shadows = [_shadow_line(r) for r in rows if r.shadow is not None]
+        if shadows:
+            sys.stdout.write("\nin shadow (support for a promotion, not its bar):\n" + "\n".join(shadows) + "\n")
         sys.stdout.write(f"\npolicy: {file}\nbar: >= {bar.min_reviewed} reviewed, >= "
                          f"{bar.min_approved_unedited_share:.0%} approved unedited, <= {bar.max_rollbacks} "
                          "rollbacks, counted since the level last changed\n")
@@ -60,6 +71,20 @@ def status_command(as_json: Annotated[bool, typer.Option("--json", help="print J
             sys.stdout.write("kill switch: ON (L4 and L5 act as L3 drafts until it is off)\n")
 
     _one_line_errors(run)
+
+
+# `evidence` is the name the shadow-mode docs use for the same view.
+autonomy_app.command("evidence", help="The same as `status`: levels, their evidence and shadow evidence.")(
+    status_command)
+
+
+def _shadow_line(r) -> str:
+    s = r.shadow
+    share = f" ({s.agreement_share:.0%} of compared)" if s.compared else ""
+    verdict = "would meet the bar" if s.meets_bar else f"would not meet the bar: {'; '.join(s.reasons)}"
+    return (f"{r.label}: shadow at {s.level} ({'on' if s.on else 'off'}): {s.recorded} recorded, {s.compared} "
+            f"compared, {s.agreed} agreed{share}, {s.edited} edited, {s.disagreed} disagreed, {s.pending} pending; "
+            f"{verdict}")
 
 
 def _table(rows) -> str:
@@ -104,49 +129,6 @@ def promote_command(
         sys.stdout.write(f"{before.label}: {before.level} -> {before.next_level} in {file} "
                          f"({before.reviewed} reviewed, {before.approved_unedited} approved unedited, "
                          f"{before.rollbacks} rollbacks); audited as policy.changed\n")
-
-    _one_line_errors(run)
-
-
-@autonomy_app.command("evidence")
-def evidence_command(
-    use_case: Annotated[str | None, typer.Argument(help="one use case (default: all)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """The record at each level (as `status`) with the shadow evidence of the level above: what it would have
-    done, compared with what people did (agreed, edited, disagreed, pending), and whether that would meet the
-    promotion bar. Shadow evidence supports a promotion; the bar is met at the current level."""
-
-    def run() -> None:
-        from sellerloop.policy.autonomy import _check_names, evidence
-        from sellerloop.policy.service import policy_file_in_force, policy_in_force
-        from sellerloop.store.db import session_scope
-
-        if use_case is not None:
-            _check_names(use_case, None)
-        policy, file = policy_in_force(), policy_file_in_force()
-        with session_scope(_engine()) as session:
-            rows = [r for r in evidence(session=session, policy=policy, with_shadow=True)
-                    if use_case in (None, r.use_case)]
-        if as_json:
-            sys.stdout.write(json.dumps({"policy": str(file), "bar": policy.promotion.model_dump(mode="json"),
-                                         "levels": [r.as_dict() for r in rows]}, indent=2) + "\n")
-            return
-        sys.stdout.write(_table(rows))
-        lines = []
-        for r in rows:
-            s = r.shadow
-            if s is None:
-                continue
-            state = "on" if s.on else "off"
-            share = f" ({s.agreement_share:.0%} of compared)" if s.compared else ""
-            verdict = "would meet the bar" if s.meets_bar else f"would not meet the bar: {'; '.join(s.reasons)}"
-            lines.append(f"{r.label}: shadow at {s.level} ({state}): {s.recorded} recorded, {s.compared} compared, "
-                         f"{s.agreed} agreed{share}, {s.edited} edited, {s.disagreed} disagreed, {s.pending} "
-                         f"pending; {verdict}")
-        if lines:
-            sys.stdout.write("\nin shadow (support for a promotion, not its bar):\n" + "\n".join(lines) + "\n")
-        sys.stdout.write(f"\npolicy: {file}\n")
 
     _one_line_errors(run)
 
