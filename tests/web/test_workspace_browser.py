@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from sellerloop.auth.service import set_password
+from sellerloop.auth.service import add_user, set_password
 from sellerloop.records.models import User
 from sellerloop.store.db import create_store_engine, session_scope
 from tests.web.conftest import SCREENSHOTS, serve
@@ -167,6 +167,7 @@ def demo_site(tmp_path):
         seller = s.get(User, s.get(Opportunity, DEMO_DEAL).owner_id)
         for user_id in (seller.id, seller.manager_id):
             set_password(session=s, user_id=user_id, password=PASSWORD)
+        add_user(session=s, user_id="t-admin", name="Ada Admin", role="admin", password=PASSWORD)
         call = s.scalars(select(Transcript.id).where(Transcript.opportunity_id == DEMO_DEAL)
                          .order_by(Transcript.occurred_at.desc())).first()
         ids = {"seller": seller.id, "manager": seller.manager_id, "deal": DEMO_DEAL, "call": call}
@@ -207,5 +208,10 @@ def test_the_workspace_screenshots_a_decision_the_dashboard_policy_and_coaching(
         page.goto(demo_site.url("/policy"))
         expect(page.locator("h1")).to_contain_text("Policy")
         page.screenshot(path=SCREENSHOTS / "policy.png")
+        context.clear_cookies()
+
+        _sign_in(page, demo_site, "t-admin", "/tuning")
+        expect(page.locator("#by-action tbody tr").first).to_be_visible()  # the two decisions, by recommended action
+        page.screenshot(path=SCREENSHOTS / "tuning.png", full_page=True)
     finally:
         context.close()

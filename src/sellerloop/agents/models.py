@@ -38,6 +38,9 @@ class Item(BaseModel):
     action: str | None = None
     playbook_element: str | None = None
     score: float | None = None
+    # How what people did with this kind of recommendation moved its score (scoring/feedback.py), in code-written
+    # words: "feedback ×0.38: 0 of 8 accepted in smb". Apart from the label, which names the ask itself.
+    ranking: str | None = None
     # Field changes: a diff on one field of the subject, or of `target` (a record URI such as "contact:ID")
     # when the field belongs to another record, e.g. a contact's role on the deal.
     target: str | None = None

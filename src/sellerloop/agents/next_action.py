@@ -17,7 +17,7 @@ Score: each finding has a prior weight (WEIGHTS), raised a little by how strong 
 how many pushes). The weights are a starting order a sales manager would agree with, not a model. Outcomes then
 re-rank them: the score is multiplied by the feedback factor of the action it would recommend in the account's
 segment (scoring/feedback.py: smoothed acceptance and conversion of that action type there, 1 with no history),
-and the label says so. At most `limit` recommendations (default 3) per record, one per playbook element,
+and the item's `ranking` says so. At most `limit` recommendations (default 3) per record, one per playbook element,
 highest score first.
 
 The reason for a recommendation is its text: the evidence lines it rests on, quoted (the verifier checks them);
@@ -84,6 +84,7 @@ class Candidate:
     elements: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     opportunity: Opportunity | None = None
+    ranking: str | None = None  # how outcomes moved the score (reweigh)
 
 
 @dataclass
@@ -120,7 +121,7 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
             sources = [cite_field("opportunity", c.opportunity, "name"), *sources]
             statement = f"{c.opportunity.name} · {statement}"
         facts.add("actions", statement, sources, action=choice.action, playbook_element=choice.element,
-                  score=round(c.score, 3),
+                  score=round(c.score, 3), ranking=c.ranking,
                   label=f"{get_action(choice.action).title} · {playbook.element(choice.element).name}: {c.why}")
     return Brief(use_case="next-action", subject=subject, subject_name=name, playbook=playbook.key,
                  sections=SECTIONS, facts=facts, inputs={"cap": str(limit), "found": str(possible)})
@@ -131,8 +132,7 @@ def reweigh(candidates: list[Candidate], *, playbook: Playbook, feedback: Action
     for c in candidates:
         adjustment = feedback.adjustment(_action_for(c, playbook.element(c.elements[0])), segment)
         c.score *= adjustment.factor
-        if adjustment.why:
-            c.why = f"{c.why}; {adjustment.why}"
+        c.ranking = adjustment.why or None  # not in the label: a taken-up ask is known again by its label
 
 
 def _action_for(c: Candidate, spec: Element) -> str:
