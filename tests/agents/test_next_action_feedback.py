@@ -94,3 +94,28 @@ def test_a_replay_of_a_past_day_ranks_by_the_decisions_people_had_taken_by_then(
         before = action_feedback(session=session, until=now - dt.timedelta(days=1))
         assert before.book.decided == 0 and before.factor("book_meeting", segment) == pytest.approx(1.0)
         session.rollback()
+
+
+def test_feedback_is_worked_out_again_only_when_a_decision_or_event_came_in(demo_engine, monkeypatch):
+    from sellerloop.outcomes import linking
+    from sellerloop.scoring import feedback
+
+    monkeypatch.setattr(feedback, "_REMEMBERED", {})  # what earlier tests in this process left
+    reads = []
+    real = linking.linked_outcomes
+    monkeypatch.setattr(linking, "linked_outcomes", lambda **kw: reads.append(1) or real(**kw))
+    with Session(demo_engine) as session:
+        deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
+                                                          Opportunity.owner_id.is_not(None))
+                                .order_by(Opportunity.id).limit(40)).all()
+        action_feedback(session=session)
+        forget(session)  # a new page: nothing new, so nothing is read again
+        action_feedback(session=session)
+        assert len(reads) == 1
+        decide_on(session, deals, "book_meeting", approved=False, times=1)
+        session.flush()
+        forget(session)
+        assert action_feedback(session=session).book.decided == 1 and len(reads) == 2
+        session.rollback()
+        forget(session)
+        assert action_feedback(session=session).book.decided == 0  # the rolled-back decision is gone again

@@ -21,10 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from sellerloop.approvals.models import APPROVED, Approval, State
+from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, State
 from sellerloop.approvals.service import list_approvals
 from sellerloop.executor.models import Execution
 from sellerloop.outcomes.events import select_events
@@ -102,6 +102,16 @@ def linked_outcomes(*, session: Session, user_id: str | None, since: dt.datetime
                     events=(e for s in records.family(d["subject"]) for e in events.get(s, ())))
               for d in drafts]
     return sorted(linked, key=lambda o: (o.recommended_at, o.key))
+
+
+def decisions_version(*, session: Session) -> tuple:
+    """Changes whenever what `linked_outcomes(include_shown=False)` reads changes: an approval proposed or decided
+    (every decision bumps its row's version and its update time) or an event recorded (events are only ever
+    added). Cheap, so a reader can keep what it worked out from the outcomes until this moves (scoring/feedback.py).
+    The latest times are in it too, so that a decision rolled back and another taken after it do not look alike."""
+    approvals = session.execute(select(func.count(), func.sum(ApprovalRow.version), func.max(ApprovalRow.updated_at)))
+    events = session.execute(select(func.count(), func.max(OutcomeEvent.recorded_at)).select_from(OutcomeEvent))
+    return (*approvals.one(), *events.one())
 
 
 def _link(draft: dict, *, seller: str | None, events: Iterable[OutcomeEvent], as_of: dt.datetime,

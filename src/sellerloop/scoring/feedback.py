@@ -141,28 +141,40 @@ class ActionFeedback:
 
 
 def action_feedback(*, session: Session, until: dt.datetime | None = None) -> ActionFeedback:
-    """The book's feedback, worked out once per session (a page, a command, a whole-book run) and kept in
-    `session.info`, like the book context: a run of many deals reads the outcomes once. `until` is for a replay
-    of the book as of a past day (shadow/replay.py, which calls this first so that the agents it runs find it):
-    only what people had decided by then counts, and only what had followed by then converts."""
+    """The book's feedback, kept in `session.info` for the session (a page, a command, a whole-book run reads the
+    outcomes once) and, between sessions, for as long as no decision or event has come in since it was worked
+    out (outcomes/linking.decisions_version): a page view then costs one small query, not a read of every
+    approval. `until` is for a replay of the book as of a past day (shadow/replay.py, which calls this first so
+    that the agents it runs find it): only what people had decided by then counts, and only what had followed by
+    then converts."""
     cached = session.info.get("action_feedback")
-    if cached is None:
-        from sellerloop.outcomes.linking import (  # the station after; read, never written
-            POSITIVE,
-            linked_outcomes,
-        )
+    if cached is not None:
+        return cached
+    from sellerloop.outcomes.linking import POSITIVE, decisions_version, linked_outcomes  # the station after
 
+    key = (session.get_bind().url.render_as_string(hide_password=False), until)
+    version = decisions_version(session=session)
+    remembered = _REMEMBERED.get(key)
+    if remembered is not None and remembered[0] == version:
+        cached = remembered[1]
+    else:
         # Decided ones only: what people did with a recommendation is what ranks it; reading every stored run
-        # for the ones merely shown would cost a whole-book read on each page.
+        # for the ones merely shown would cost a whole-book read.
         outcomes = linked_outcomes(session=session, user_id=None, include_shown=False)
         if until is not None:
             outcomes = [replace(o, converted=o.converted and any(
                 at <= until for kind, at in o.events if kind in POSITIVE or kind == "stage_moved"))
                 for o in outcomes if o.decided_at is not None and o.decided_at <= until]
         segments = segments_of(session=session, subjects={o.subject for o in outcomes})
-        cached = session.info["action_feedback"] = ActionFeedback.of(
-            _WithSegment(o, segments.get(o.subject, UNKNOWN_SEGMENT)) for o in outcomes)
+        cached = ActionFeedback.of(_WithSegment(o, segments.get(o.subject, UNKNOWN_SEGMENT)) for o in outcomes)
+        _REMEMBERED[key] = (version, cached)
+    session.info["action_feedback"] = cached
     return cached
+
+
+# Per store (and replay day): the decisions version the feedback was worked out at, and the feedback. A change of
+# an account's head count is not a decision: it moves the account's segment at the next decision or event.
+_REMEMBERED: dict[tuple[str, dt.datetime | None], tuple[tuple, ActionFeedback]] = {}
 
 
 def forget(session: Session) -> None:
