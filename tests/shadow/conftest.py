@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from sellerloop.approvals.models import ApprovalRow
 from sellerloop.audit.models import AuditEntry
-from sellerloop.config import get_settings
 from sellerloop.executor.models import Execution
-from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV
 from sellerloop.records.models import (
     Account,
     Activity,
@@ -27,10 +24,10 @@ from sellerloop.records.models import (
 )
 from sellerloop.shadow.models import ShadowAction
 from sellerloop.store.db import session_scope
+from tests.policy.test_autonomy import policy_file
 
 DAY = dt.date(2017, 11, 15)  # the day the book is replayed as of (a Wednesday)
 LATE = "Zebra"  # a word only in what happened after DAY
-SHIPPED = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
 
 
 def at(day: str, time: str = "10:00") -> dt.datetime:
@@ -123,19 +120,7 @@ def book(engine):
     return engine
 
 
-def team_policy(tmp_path: Path, monkeypatch, *, replace: dict[str, str] | None = None, min_reviewed: int = 4,
-                share: str = "0.75") -> Path:
-    """The shipped default, comments and all, with a small promotion bar (and `replace`d text); put in force."""
-    text = SHIPPED.replace("min_reviewed: 50 ", f"min_reviewed: {min_reviewed} ") \
-        .replace("min_approved_unedited_share: 0.8 ", f"min_approved_unedited_share: {share} ")
-    for old, new in (replace or {}).items():
-        assert old in text
-        text = text.replace(old, new)
-    path = tmp_path / "team-policy.yaml"
-    path.write_text(text, encoding="utf-8")
-    monkeypatch.setenv(POLICY_ENV, str(path))
-    get_settings.cache_clear()
-    return path
+team_policy = policy_file  # the shipped default with a small promotion bar, put in force (tests/policy)
 
 
 def counts(engine) -> dict[str, int]:

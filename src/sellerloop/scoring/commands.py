@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -25,16 +24,6 @@ def _engine():
     from sellerloop.cli import _engine
 
     return _engine()
-
-
-def _one_line_errors(run: Callable[[], None]) -> None:
-    from sellerloop.errors import SellerloopError
-
-    try:
-        run()
-    except SellerloopError as e:
-        sys.stderr.write(f"Error: {e.one_line()}\n")
-        raise typer.Exit(e.exit_code) from None
 
 
 def _dump(data) -> None:
@@ -58,23 +47,19 @@ def backtest_command(
     """Train each win-probability scorer on the deals closed by --as-of, score the deals open then that closed
     later, and report AUC, Brier score against the base rate and calibration; and what next-action would have
     flagged as stalled then, and how those deals ended."""
+    from sellerloop.playbooks.service import get_playbook
+    from sellerloop.scoring.backtest import parse_date, run_backtest
+    from sellerloop.store.db import session_scope
 
-    def run() -> None:
-        from sellerloop.playbooks.service import get_playbook
-        from sellerloop.scoring.backtest import parse_date, run_backtest
-        from sellerloop.store.db import session_scope
-
-        date = parse_date(as_of)
-        chosen = get_playbook(playbook)
-        with session_scope(_engine()) as session:
-            report = run_backtest(session=session, as_of=date, bins=bins, static_only=static_only,
-                                  playbook=chosen)
-        if as_json:
-            _dump(report.as_dict())
-        else:
-            _print_backtest(report)
-
-    _one_line_errors(run)
+    date = parse_date(as_of)
+    chosen = get_playbook(playbook)
+    with session_scope(_engine()) as session:
+        report = run_backtest(session=session, as_of=date, bins=bins, static_only=static_only,
+                              playbook=chosen)
+    if as_json:
+        _dump(report.as_dict())
+    else:
+        _print_backtest(report)
 
 
 def _print_backtest(report) -> None:
@@ -122,24 +107,21 @@ def rebuild_command(
 ) -> None:
     """Count every won and lost deal again and recalibrate; run it nightly (won and lost deals are also counted
     as they close)."""
+    from sellerloop.scoring.backtest import parse_date
+    from sellerloop.scoring.win import rebuild
+    from sellerloop.store.db import session_scope
 
-    def run() -> None:
-        from sellerloop.scoring.backtest import parse_date
-        from sellerloop.scoring.win import rebuild
-        from sellerloop.store.db import session_scope
+    date = parse_date(as_of) if as_of is not None else None
+    with session_scope(_engine()) as session:
+        info = rebuild(session=session, as_of=date)
+    if as_json:
+        _dump(info.model_dump(mode="json"))
+        return
+    sys.stdout.write(f"win probability v{info.version}: learnt from {info.closed_deals} closed deals "
+                     f"({info.won} won, base rate {info.base_rate:.1%}); calibration slope {info.slope:g} "
+                     f"on {info.calibrated_on} replayed scores"
+                     + (" (0: every deal gets the base rate)" if info.slope == 0 else "") + "\n")
 
-        date = parse_date(as_of) if as_of is not None else None
-        with session_scope(_engine()) as session:
-            info = rebuild(session=session, as_of=date)
-        if as_json:
-            _dump(info.model_dump(mode="json"))
-            return
-        sys.stdout.write(f"win probability v{info.version}: learnt from {info.closed_deals} closed deals "
-                         f"({info.won} won, base rate {info.base_rate:.1%}); calibration slope {info.slope:g} "
-                         f"on {info.calibrated_on} replayed scores"
-                         + (" (0: every deal gets the base rate)" if info.slope == 0 else "") + "\n")
-
-    _one_line_errors(run)
 
 
 @scoring_app.command("show")
@@ -150,28 +132,25 @@ def show_command(
     as_json: Json = False,
 ) -> None:
     """A deal's win probability, the base rate, and the features that move it most, in words."""
+    from sellerloop.errors import NotFound
+    from sellerloop.records.models import Opportunity
+    from sellerloop.scoring.backtest import parse_date
+    from sellerloop.scoring.win import win_probability
+    from sellerloop.store.db import session_scope
 
-    def run() -> None:
-        from sellerloop.errors import NotFound
-        from sellerloop.records.models import Opportunity
-        from sellerloop.scoring.backtest import parse_date
-        from sellerloop.scoring.win import win_probability
-        from sellerloop.store.db import session_scope
+    date = parse_date(as_of) if as_of is not None else None
+    with session_scope(_engine()) as session:
+        record = session.get(Opportunity, opportunity)
+        if record is None:
+            raise NotFound(f"no opportunity with id {opportunity!r}")
+        score = win_probability(session=session, opportunity=record, as_of=date)
+    if as_json:
+        _dump(score.model_dump(mode="json"))
+        return
+    head = (f"{score.opportunity_id}: win probability {score.probability:.1%} as of {score.as_of} (base rate "
+            f"{score.base_rate:.1%} of {score.closed_deals} closed deals; model v{score.model_version}, "
+            f"updated {score.updated_at:%Y-%m-%d %H:%M})")
+    lines = [head, f"  {score.note}"]
+    lines += [f"  {'+' if d.effect > 0 else '-'} {d.text}" for d in score.drivers]
+    sys.stdout.write("\n".join(lines) + "\n")
 
-        date = parse_date(as_of) if as_of is not None else None
-        with session_scope(_engine()) as session:
-            record = session.get(Opportunity, opportunity)
-            if record is None:
-                raise NotFound(f"no opportunity with id {opportunity!r}")
-            score = win_probability(session=session, opportunity=record, as_of=date)
-        if as_json:
-            _dump(score.model_dump(mode="json"))
-            return
-        head = (f"{score.opportunity_id}: win probability {score.probability:.1%} as of {score.as_of} (base rate "
-                f"{score.base_rate:.1%} of {score.closed_deals} closed deals; model v{score.model_version}, "
-                f"updated {score.updated_at:%Y-%m-%d %H:%M})")
-        lines = [head, f"  {score.note}"]
-        lines += [f"  {'+' if d.effect > 0 else '-'} {d.text}" for d in score.drivers]
-        sys.stdout.write("\n".join(lines) + "\n")
-
-    _one_line_errors(run)
