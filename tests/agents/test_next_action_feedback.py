@@ -45,9 +45,9 @@ def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(
         deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
                                                           Opportunity.owner_id.is_not(None))
                                 .order_by(Opportunity.id)).all()
-        # A deal whose first two recommendations are different actions, each still its own after the first is
-        # pushed down (so the order between them can change).
-        for deal in deals:
+        # A deal at an account (so in a real segment) whose first two recommendations are different actions, each
+        # still its own after the first is pushed down (so the order between them can change).
+        for deal in (d for d in deals if d.account is not None and d.account.employees is not None):
             _, before = recommendations(session, deal)
             if len(before) >= 2 and before[0].action != before[1].action:
                 break
@@ -74,8 +74,9 @@ def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(
         _, recovered = recommendations(session, deal)
         assert [i.text for i in recovered][:2] == [top.text, second.text]
         assert recovered[0].score == pytest.approx(top.score, rel=0.05)
-        print(f"\n{deal.id}: {top.action} {top.score} over {second.action} {second.score}; after 8 rejections "
-              f"{moved.score} (rank {after_rejections.index(moved) + 1}); after 8 acceptances {recovered[0].score}")
+        print(f"\n{deal.id} ({segment_of(deal.account)}): {top.action} {top.score} over {second.action} "
+              f"{second.score}; after 8 rejections {moved.score} (rank {after_rejections.index(moved) + 1}, "
+              f"{moved.ranking}); after 8 acceptances {recovered[0].score}")
         session.rollback()
 
 
