@@ -3,10 +3,7 @@ nobody else can."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from html import unescape
-
-import httpx
 
 from sellerloop.auth.service import set_password
 from sellerloop.policy.service import load_policy
@@ -14,22 +11,7 @@ from sellerloop.shadow.replay import run_shadow
 from sellerloop.store.db import session_scope
 from tests.shadow.conftest import DAY, team_policy
 from tests.web.conftest import serve
-
-PASSWORD = "correct horse battery"
-
-
-@contextmanager
-def signed_in(live, user_id: str):
-    with httpx.Client(base_url=live.base_url, timeout=60) as client:
-        csrf = _csrf(client.get("/signin").text)
-        response = client.post("/signin", data={"login": user_id, "password": PASSWORD, "next": "/policy",
-                                                "csrf_token": csrf})
-        assert response.status_code == 303, response.text
-        yield client
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+from tests.web.test_workspace_pages import PASSWORD, _csrf, signed_in
 
 
 def _row(html: str, use_case: str) -> str:
