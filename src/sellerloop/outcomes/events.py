@@ -34,7 +34,7 @@ from sellerloop.records.models import (
     Task,
 )
 from sellerloop.records.service import get_account, get_opportunity
-from sellerloop.scoring.win import observe_event
+from sellerloop.scoring.win import observe_events
 
 EventKind = Literal["email_replied", "meeting_booked", "stage_moved", "task_completed", "close_date_moved", "won",
                     "lost"]
@@ -218,10 +218,9 @@ CLOSING = {"won": True, "lost": False}
 def _learn(session: Session, events: Iterable[tuple[str, str, dt.datetime]]) -> None:
     """A deal won or lost after the win-probability model was last rebuilt counts in it at once (the next station
     along, scoring/win.py; it skips what the rebuild counted already). Events are (kind, subject, occurred_at)."""
-    for kind, subject, at in events:
-        if kind in CLOSING and subject.startswith("opportunity:"):
-            observe_event(session=session, opportunity_id=subject.partition(":")[2], won=CLOSING[kind],
-                          occurred_at=at)
+    observe_events(session=session, closed=[(subject.partition(":")[2], CLOSING[kind], at)
+                                            for kind, subject, at in events
+                                            if kind in CLOSING and subject.startswith("opportunity:")])
 
 
 def _crm_history(session: Session, since: dt.datetime | None):

@@ -12,7 +12,7 @@ counts): a rebuild recounts everything from the store, which corrects any drift,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -175,17 +175,23 @@ def observe_closed(*, session: Session, opportunity_id: str, won: bool) -> bool:
     return True
 
 
-def observe_event(*, session: Session, opportunity_id: str, won: bool, occurred_at: dt.datetime) -> bool:
-    """Count a won or lost event as it arrives (outcomes/events.py), unless the last rebuild could have counted it
-    already (it happened before that rebuild) or there is no model yet (the first rebuild will count it)."""
+def observe_events(*, session: Session, closed: Iterable[tuple[str, bool, dt.datetime]]) -> int:
+    """Count won and lost events as they arrive (outcomes/events.py), each (opportunity id, won, occurred at),
+    except those the last rebuild could have counted already (they happened before it); none while there is no
+    model yet (the first rebuild will count them). The model is looked up once for the lot. How many counted."""
+    closed = list(closed)
+    if not closed:
+        return 0
     try:
         rebuilt_at = _info(_loaded(session)).rebuilt_at
     except WinModelNotBuilt:
-        return False
-    if rebuilt_at is not None and occurred_at <= rebuilt_at:
-        return False
-    counted = observe_closed(session=session, opportunity_id=opportunity_id, won=won)
-    session.info.pop(SESSION_KEY, None)  # scores read later in this session see the new counts
+        return 0
+    counted = 0
+    for opportunity_id, won, occurred_at in closed:
+        if rebuilt_at is None or occurred_at > rebuilt_at:
+            counted += observe_closed(session=session, opportunity_id=opportunity_id, won=won)
+    if counted:
+        session.info.pop(SESSION_KEY, None)  # scores read later in this session see the new counts
     return counted
 
 
