@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from sellerloop.approvals.models import InvalidTransition, Proposal, State
 from sellerloop.approvals.service import approve, get_approval, propose, reject
+from sellerloop.approvals.service import now as approvals_clock
 from sellerloop.audit.service import verify as audit_verify
 from sellerloop.errors import BadInput
 from sellerloop.executor.models import Execution
@@ -46,11 +47,11 @@ def deal(engine):
         return o.id, o.close_date, owner.id, stranger.id
 
 
-def _close_date_change(deal_id, old, new) -> Proposal:
+def _close_date_change(deal_id, old, new, *, made_at=T0) -> Proposal:
     return Proposal(use_case="hygiene", subject=f"opportunity:{deal_id}", action="update_field",
                     payload={"object": "opportunity", "record_id": deal_id, "field": "close_date",
                              "old": old.isoformat(), "new": new.isoformat()},
-                    reason="Close date moved.", expires_at=T0 + dt.timedelta(days=7))
+                    reason="Close date moved.", expires_at=made_at + dt.timedelta(days=7))
 
 
 def _approved(engine, proposal, owner) -> str:
@@ -196,8 +197,11 @@ def test_a_process_killed_at_any_step_neither_loses_the_approval_nor_repeats_the
                                                                                           crash_at):
     deal_id, close, owner, _ = deal
     new = close + dt.timedelta(days=45)
+    # The CLI runs in another process, where no test can move the clock: the proposal is made on the clock it reads.
+    made_at = approvals_clock()
     with session_scope(engine) as s:
-        approval = propose(session=s, proposal=_close_date_change(deal_id, close, new), by="agent:hygiene")
+        approval = propose(session=s, proposal=_close_date_change(deal_id, close, new, made_at=made_at),
+                           by="agent:hygiene", at=made_at)
     env = {**os.environ, "SELLERLOOP_HOME": str(maven_copy.home), "SELLERLOOP_DATABASE_URL": maven_copy.url,
            CRASH_ENV: crash_at}
     command = [str(Path(sys.executable).parent / "sellerloop"), "approvals", "approve", approval.id, "--as", owner]
@@ -218,7 +222,8 @@ def test_a_process_killed_at_any_step_neither_loses_the_approval_nor_repeats_the
         assert audit_verify(session=s).ok
 
 
-def test_the_cli_lists_shows_approves_and_rolls_back(cli, maven_copy, engine, deal):
+def test_the_cli_lists_shows_approves_and_rolls_back(cli, maven_copy, engine, deal, time_machine):
+    time_machine.move_to(T0 + dt.timedelta(hours=1), tick=False)  # the in-process CLI reads the same clock
     deal_id, close, owner, stranger = deal
     with session_scope(engine) as s:
         approval = propose(session=s, proposal=_close_date_change(deal_id, close, close + dt.timedelta(days=9)),
