@@ -168,8 +168,11 @@ def test_drafts_after_a_call_offer_the_email_and_a_task_and_an_approved_email_wa
         found = drafts(client, transcript=api.ids["untimed_transcript"])
         email = next(i for i in found["items"] if i["item"]["artifact"] == "email")
         task = next(i for i in found["items"] if i["item"]["artifact"] == "task")
+        own = client.post("/api/decisions", json={"offer_token": email["offer_token"], "decision": "approve"})
+    with api.client("manager") as client:  # external email is high risk: the policy's approvers decide
         decided = client.post("/api/decisions", json={"offer_token": email["offer_token"], "decision": "approve",
                                                       "payload": {"subject": "Thanks, and next steps"}}).json()
+    assert own.status_code == 403 and "high risk" in one_line(own)
     assert found["record"] == f"opportunity:{api.ids['opportunity']}"  # a call's offers act on its deal
     assert email["offer"]["action"] == "send_email" and email["offer"]["risk"] == "high"
     assert email["offer"]["payload"]["to"] == ["ben.ortiz@cancity.example"]

@@ -43,7 +43,7 @@ def test_the_inbox_holds_approvals_on_records_i_may_see_filtered_by_state_use_ca
 
 def test_approving_with_edits_carries_out_the_edited_task_once(api):
     approval = api.propose_task(on=api.ids["opportunity"])
-    with api.client("seller") as client:
+    with api.client("manager") as client:
         decided = client.post(f"/api/approvals/{approval}/approve",
                               json={"payload": {"subject": "Send the pricing sheet and the SOC 2 report",
                                                 "due_date": "2026-12-03"}}).json()

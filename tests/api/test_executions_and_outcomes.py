@@ -13,7 +13,8 @@ from tests.api.conftest import one_line
 BEFORE = "Send the security questionnaire answers before Friday's review."  # seed_records' next step
 
 
-def approved_task(api, who: str = "seller", **task) -> dict:
+def approved_task(api, who: str = "manager", **task) -> dict:
+    """An L4 task approved (by the seller's manager: the policy's approvers decide at L4) and carried out."""
     approval = api.propose_task(on=api.ids["opportunity"], **task)
     with api.client(who) as client:
         decided = client.post(f"/api/approvals/{approval}/approve")
@@ -97,8 +98,9 @@ def test_outcomes_say_what_became_of_each_decided_proposal(api):
     undone = approved_task(api, subject="Share the case study", due="2026-12-20")["execution"]
     edited = api.propose_task(on=deal, subject="Book the demo", use_case="hygiene")
     rejected = api.propose_task(on=deal, subject="Ask for the budget")
-    with api.client("seller") as client:
+    with api.client("manager") as client:
         client.post(f"/api/approvals/{edited}/approve", json={"payload": {"subject": "Book the live demo"}})
+    with api.client("seller") as client:
         client.post(f"/api/approvals/{rejected}/reject", json={"reason": "Asked last week."}).raise_for_status()
         client.post(f"/api/executions/{undone['id']}/rollback").raise_for_status()
     pending = api.propose_task(on=deal, subject="Invite the CFO", due="2027-01-20")
@@ -116,6 +118,6 @@ def test_outcomes_say_what_became_of_each_decided_proposal(api):
     by_id = {o["approval_id"]: o for o in outcomes["items"]}
     assert by_id[rejected]["reason"] == "Asked last week." and by_id[ignored]["decided_by"] is None
     assert by_id[edited]["use_case"] == "hygiene" and by_id[edited]["level"] == "L4"
-    assert by_id[accepted]["owner_id"] == api.ids["seller"] and by_id[accepted]["decided_by"] == api.ids["seller"]
+    assert by_id[accepted]["owner_id"] == api.ids["seller"] and by_id[accepted]["decided_by"] == api.ids["manager"]
     assert [o["approval_id"] for o in hygiene["items"]] == [edited]
     assert [o["approval_id"] for o in rolled_back["items"]] == [undone["approval_id"]]

@@ -41,16 +41,16 @@ def test_only_admins_and_revops_read_the_audit_log(api, who):
 
 def test_the_audit_log_pages_newest_first_and_filters_by_actor_and_action(api):
     approval = api.propose_task(on=api.ids["opportunity"])
-    with api.client("seller") as client:
+    with api.client("manager") as client:
         client.post(f"/api/approvals/{approval}/approve").raise_for_status()
     with api.client("admin") as client:
         everything = client.get("/api/audit", params={"page_size": 2}).json()
         approved = client.get("/api/audit", params={"action": "approval.approved"}).json()
-        by_seller = client.get("/api/audit", params={"actor": api.ids["seller"]}).json()
+        by_manager = client.get("/api/audit", params={"actor": api.ids["manager"]}).json()
     assert everything["total"] == 3 and everything["pages"] == 2  # proposed, approved, executed
     assert [e["action"] for e in everything["items"]] == ["execution.done", "approval.approved"]
     assert [e["payload"]["approval"] for e in approved["items"]] == [approval]
-    assert [e["actor"] for e in by_seller["items"]] == [api.ids["seller"]]
+    assert [e["actor"] for e in by_manager["items"]] == [api.ids["manager"]]
 
 
 def test_verifying_the_audit_log_gives_its_head_and_checks_one_kept_from_before(api):

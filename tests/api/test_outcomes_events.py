@@ -100,8 +100,9 @@ def test_each_person_lists_only_events_on_records_they_may_see_newest_first(api)
 
 def test_the_report_counts_what_the_caller_may_see(api):
     approval = api.propose_task(on=api.ids["opportunity"])
-    with api.client("seller") as client:
+    with api.client("manager") as client:
         client.post(f"/api/approvals/{approval}/approve").raise_for_status()
+    with api.client("seller") as client:
         mine = client.get("/api/outcomes/report", params={"by": "seller"}).json()
         everything = client.get("/api/outcomes/report").json()
         bad = client.get("/api/outcomes/report", params={"by": "region"})

@@ -51,8 +51,9 @@ def _known(api: Api) -> dict[str, list[str]]:
     approvals = [api.propose_task(on=api.ids["opportunity"], subject=f"Task {n}", due=f"2026-12-0{n}")
                  for n in (1, 2, 3)]
     approvals.append(api.propose_task(on=api.ids["foreign"]))
-    with api.client("seller") as client:
+    with api.client("manager") as client:  # an L4 task: the policy's approvers decide
         executed = client.post(f"/api/approvals/{approvals[0]}/approve").json()["execution"]["id"]
+    with api.client("seller") as client:
         offers = client.get("/api/recommendations", params={"opportunity": api.ids["opportunity"]}).json()["items"]
         offers += client.get("/api/drafts", params={"opportunity": api.ids["opportunity"],
                                                     "transcript": api.ids["untimed_transcript"]}).json()["items"]

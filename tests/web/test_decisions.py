@@ -3,6 +3,7 @@ undo, the inboxes, and the refusals (tampered offers, another team's deal, no re
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import httpx
@@ -221,8 +222,10 @@ def call_site(maven_copy):
     engine = create_store_engine(maven_copy.url)
     with session_scope(engine) as s:
         ids = seed_records(session=s)
-        owner = s.get(Opportunity, ids["opportunity"]).owner_id
-        ids |= {"owner": owner, "owner_token": create_token(session=s, user_id=owner, name="t")}
+        owner = s.get(User, s.get(Opportunity, ids["opportunity"]).owner_id)
+        ids |= {"owner": owner.id, "owner_token": create_token(session=s, user_id=owner.id, name="t"),
+                "manager": owner.manager_id,
+                "manager_token": create_token(session=s, user_id=owner.manager_id, name="t")}
     with serve(engine, sign_in=True) as live:
         live.ids = ids
         yield live
@@ -235,9 +238,12 @@ def test_an_email_draft_is_edited_before_approval_and_then_waits_for_a_connector
         block = panel[panel.index('data-action="send_email"'):]
         assert 'name="edit_body"' in block and "<label" in block
         offer = re.search(r'name="offer" value="([^"]+)"', block).group(1)
-        answer = client.post("/decisions", headers=HX, data={
-            "offer": offer, "decision": "approve", "dom_id": "offer-follow-up-1",
-            "edit_subject": "Thanks, Ben: next steps", "edit_body": "Hi Ben,\n\nThanks for the call.\n"})
+        decision = {"offer": offer, "decision": "approve", "dom_id": "offer-follow-up-1",
+                    "edit_subject": "Thanks, Ben: next steps", "edit_body": "Hi Ben,\n\nThanks for the call.\n"}
+        own = client.post("/decisions", headers=HX, data=decision)
+        assert own.status_code == 403 and "high risk" in own.text  # the seller may not send it on his own say
+    with _client(call_site, "manager") as client:
+        answer = client.post("/decisions", headers=HX, data=decision)
         assert answer.status_code == 200
         assert "approved with edits" in answer.text and "needs a connector" in answer.text
     with session_scope(call_site.engine) as s:
@@ -257,8 +263,8 @@ def test_a_field_change_shows_old_and_new_side_by_side_and_the_edited_value_is_w
                 "object": "opportunity", "record_id": deal, "field": "next_step",
                 "old": "Send the security questionnaire answers before Friday's review.",
                 "new": "Share SOC 2 report with IT"})).id
-    with _client(call_site, "owner") as client:
-        inbox = client.get("/inbox").text
+    with _client(call_site, "manager") as client:  # at L4 the policy's approvers decide
+        inbox = client.get("/inbox/team").text
         table = inbox[inbox.index('<table class="diff-table">'):inbox.index("</table>")]
         assert re.search(r"<del>Send the security questionnaire answers before Friday&#39;s review.</del>.*"
                          r"<ins>Share SOC 2 report with IT</ins>", table, re.S)
@@ -269,3 +275,21 @@ def test_a_field_change_shows_old_and_new_side_by_side_and_the_edited_value_is_w
         assert answer.headers["HX-Trigger"] == "records-changed"
     with session_scope(call_site.engine) as s:
         assert s.get(Opportunity, deal).next_step == "Share the SOC 2 report with Dana"
+
+
+def test_an_email_draft_approved_through_the_form_unchanged_is_not_counted_as_edited(call_site):
+    with _client(call_site, "owner") as client:
+        panel = client.get(f"/transcripts/{call_site.ids['timed_transcript']}/panels/follow-up", headers=HX).text
+    block = panel[panel.index('data-action="send_email"'):]
+    offer = re.search(r'name="offer" value="([^"]+)"', block).group(1)
+    subject = html.unescape(re.search(r'name="edit_subject"[^>]*value="([^"]*)"', block).group(1))
+    body = html.unescape(re.search(r'<textarea[^>]*name="edit_body"[^>]*>(.*?)</textarea>', block, re.S).group(1))
+    # What a browser sends back for a textarea: LF line endings, whatever the draft had.
+    form = {"offer": offer, "decision": "approve", "dom_id": "offer-follow-up-1", "edit_subject": subject,
+            "edit_body": body.replace("\r\n", "\n")}
+    with _client(call_site, "manager") as client:
+        answer = client.post("/decisions", headers=HX, data=form)
+    assert answer.status_code == 200, answer.text
+    with session_scope(call_site.engine) as s:
+        row = s.scalars(select(ApprovalRow).where(ApprovalRow.action == "send_email")).one()
+        assert row.state == "approved"

@@ -15,8 +15,8 @@ from sellerloop.actions.catalogue import Risk, get_action
 from sellerloop.agents.models import Item, Level, Subject, UseCase
 from sellerloop.agents.offers import Offered, Offers
 from sellerloop.agents.service import MAX_LIMIT
-from sellerloop.approvals.drafts import EDITABLE, describe
-from sellerloop.approvals.models import State
+from sellerloop.approvals.drafts import describe
+from sellerloop.approvals.models import EDITABLE, State
 from sellerloop.web.api import MAX_ID, storable_text
 
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID), AfterValidator(storable_text)]

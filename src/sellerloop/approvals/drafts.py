@@ -30,14 +30,6 @@ from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition
 from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, approve, near_duplicate, now, proposed, reject
 from sellerloop.errors import BadInput
 
-# What an approver may change in each action's payload, on the pages and in the API alike: what the action says,
-# never where it acts (the record, the field a change is to, its old value, the recipients stay the agent's).
-EDITABLE: dict[str, tuple[str, ...]] = {
-    "create_task": ("subject", "due_date", "description"),
-    "update_field": ("new",),
-    "send_email": ("subject", "body"),
-    "log_note": ("subject", "body"),
-}
 TAKE_UP_DAYS = 2  # a recommendation taken up is a task due in two days: soon, but not "today" at 6 pm
 SEAL_SALT = "sellerloop.draft"
 SEAL_MAX_AGE = 24 * 3600  # an offer older than a day was made from evidence that may have changed: reload it
@@ -91,7 +83,8 @@ def _email_payload(content: str, *, opportunity_id: str | None, account_id: str 
         return None
     cc = [a.addr_spec for a in message["Cc"].addresses] if message["Cc"] else []
     part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
-    body = part.get_content().strip("\n") if part is not None else ""
+    # The form a person edits returns LF line endings: keep the draft's the same, so an unchanged body is unchanged.
+    body = part.get_content().replace("\r\n", "\n").strip("\n") if part is not None else ""
     return {"to": to, "cc": cc, "subject": str(message["Subject"] or "Follow-up"), "body": body or "(empty)",
             "opportunity_id": opportunity_id, "account_id": account_id}
 

@@ -5,8 +5,9 @@ A decision is committed before the action is carried out (approvals/flows.carry_
 pages: a failed execution never loses the decision. Who may see and decide is the approvals service's to say
 (record access, then the team's Cedar `approve` rule); this module adds only what an API caller can send that
 a form cannot: an edited payload with any field in it. An approver edits what the action says, never where it
-acts: the record, the field a change is to, its old value and the owner stay the agent's (EDITABLE, as on the
-pages), so an edit cannot reach a record the approver may not see.
+acts: the record, the field a change is to, its old value and the owner stay the agent's (approvals.models
+EDITABLE, checked by the state machine on every surface), so an edit cannot reach a record the approver may
+not see.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk
-from sellerloop.approvals.drafts import EDITABLE, take_up
+from sellerloop.approvals.drafts import take_up
 from sellerloop.approvals.flows import carry_out
-from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, Proposal, State
+from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, Proposal, State, edited_fields
 from sellerloop.approvals.service import (
     approve,
     get_approval,
@@ -63,16 +64,12 @@ def inbox(*, session: Session, user_id: str | None, state: State | None = None, 
 def edited_payload(*, action: str, proposed: dict[str, Any],
                    edits: dict[str, Any] | None) -> dict[str, Any] | None:
     """The payload to approve: the proposed one with the approver's edits over it (None: no edits). BadInput
-    naming the fields an approver may not change, or a value the record cannot hold."""
+    naming the fields an approver may not change (approvals.models.edited_fields, which the state machine
+    applies again on every surface), or a value the record cannot hold."""
     if not edits:
         return None
-    allowed = EDITABLE.get(action, ())
-    refused = sorted(set(edits) - set(allowed))
-    if refused:
-        may = f"only {', '.join(allowed)}" if allowed else "nothing"
-        raise BadInput(f"payload: {', '.join(refused)} cannot be edited; in {action} an approver may edit "
-                       f"{may} (reject it and say why to have it proposed otherwise)")
     payload = proposed | edits
+    edited_fields(action, proposed, payload)
     check_writable(action=action, payload=payload)  # before the decision is stored: it could never run
     return payload
 

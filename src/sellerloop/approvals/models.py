@@ -115,6 +115,40 @@ class Proposal(BaseModel):
         return risk_of(self.action, self.payload)
 
 
+# What an approver may change in each action's payload, on every surface (pages, API, CLI, card): what the action
+# says, never where it acts. The record, the field a change is to, its old value, the owner and the recipients stay
+# the agent's, so an edit can neither retarget a write to a record the approver may not see nor mail a stranger.
+EDITABLE: dict[str, tuple[str, ...]] = {
+    "create_task": ("subject", "due_date", "description"),
+    "update_field": ("new",),
+    "send_email": ("subject", "body"),
+    "log_note": ("subject", "body"),
+}
+
+
+def edited_fields(action: str, proposed: dict[str, Any], payload: dict[str, Any]) -> list[str]:
+    """The fields `payload` changes from `proposed` (both validated as `action`'s payload), compared as text a
+    person would read: a form sends LF where a draft had CRLF, and trailing spaces are invisible. BadInput if
+    it changes a field an approver may not edit."""
+    before = validate_payload(action, proposed).model_dump(mode="json")
+    after = validate_payload(action, payload).model_dump(mode="json")
+    changed = sorted(name for name in before.keys() | after.keys()
+                     if _as_read(before.get(name)) != _as_read(after.get(name)))
+    allowed = EDITABLE.get(action, ())
+    refused = [name for name in changed if name not in allowed]
+    if refused:
+        may = f"only {', '.join(allowed)}" if allowed else "nothing"
+        raise BadInput(f"payload: {', '.join(refused)} cannot be edited; in {action} an approver may edit {may} "
+                       "(reject it and say why to have it proposed otherwise)")
+    return changed
+
+
+def _as_read(value: Any) -> Any:
+    if isinstance(value, str):
+        return "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
+    return value
+
+
 class Approval(BaseModel):
     id: str
     proposal: Proposal
@@ -158,15 +192,15 @@ class Approval(BaseModel):
         return self.model_copy(update={"history": [*self.history, decision]})
 
     def approve(self, *, by: str, at: dt.datetime, payload: dict[str, Any] | None = None) -> Approval:
-        """Approve as proposed, or with an edited payload (validated as the action's payload). Edits that change
-        nothing are a plain approval."""
+        """Approve as proposed, or with an edited payload (validated as the action's payload, and changing only
+        what an approver may edit: `edited_fields`). Edits that change nothing but line endings and trailing
+        spaces are a plain approval."""
         if by.startswith(POLICY_IDENTITY_PREFIX):
             raise InvalidTransition(f"approval {self.id}: {by} is not a person; the policy approves only through "
                                     "approve_by_policy, at L5")
         if self._expired(at):
             raise InvalidTransition(f"approval {self.id} expired at {self.proposal.expires_at:%Y-%m-%d %H:%M}")
-        if payload is None or validate_payload(self.proposal.action, payload) == \
-                validate_payload(self.proposal.action, self.proposal.payload):
+        if payload is None or not edited_fields(self.proposal.action, self.proposal.payload, payload):
             return self._move(Decision(state=State.approved, by=by, at=at))
         edited = validate_payload(self.proposal.action, payload).model_dump(mode="json")
         return self._move(Decision(state=State.approved_with_edits, by=by, at=at, payload=edited))

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk
 from sellerloop.agents.models import Level
-from sellerloop.approvals.drafts import EDITABLE, describe
+from sellerloop.approvals.drafts import describe
 from sellerloop.approvals.inbox import ApprovalView, Decided
-from sellerloop.approvals.models import State
+from sellerloop.approvals.models import EDITABLE, State
 from sellerloop.executor.history import diff_as_seen
 from sellerloop.executor.schemas import ExecutionOut
 from sellerloop.policy.fields import served_user

@@ -22,7 +22,7 @@ from typing import Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sellerloop.actions.catalogue import validate_payload
+from sellerloop.actions.catalogue import Risk, risk_of, validate_payload
 from sellerloop.agents.models import AgentRun
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
 from sellerloop.audit.service import append
@@ -313,13 +313,51 @@ def _may_see(session: Session, subject: str, user: User) -> bool:
 
 
 def approve(*, session: Session, approval_id: str, user_id: str, payload: dict | None = None,
-            at: dt.datetime | None = None) -> Approval:
-    return _decide(session, approval_id, user_id, lambda a, t: a.approve(by=user_id, at=t, payload=payload), at)
+            at: dt.datetime | None = None, policy: Policy | None = None) -> Approval:
+    """Approve as `user_id`, as proposed or with an edited `payload`. Every surface comes here, so the rules hold
+    whoever asks: the edit changes only what an approver may edit (Approval.approve), the value fits the record
+    (a stage from the stage list, a date that is a date), and at L4 or for a high-risk action only the policy's
+    approvers decide (`require_approver`)."""
+    from sellerloop.executor.service import check_writable  # the executor builds on this module
+
+    def move(current: Approval, at: dt.datetime, person: User) -> Approval:
+        decided = current.approve(by=user_id, at=at, payload=payload)  # first: may it be approved at all?
+        check_writable(action=current.proposal.action, payload=decided.payload)
+        require_approver(proposal=current.proposal, payload=decided.payload, person=person,
+                         policy=policy or policy_in_force())
+        return decided
+
+    return _decide(session, approval_id, user_id, move, at)
 
 
 def reject(*, session: Session, approval_id: str, user_id: str, reason: str,
            at: dt.datetime | None = None) -> Approval:
-    return _decide(session, approval_id, user_id, lambda a, t: a.reject(by=user_id, at=t, reason=reason), at)
+    return _decide(session, approval_id, user_id, lambda a, t, _: a.reject(by=user_id, at=t, reason=reason), at)
+
+
+def approver_needed(*, proposal: Proposal, payload: dict, policy: Policy) -> str | None:
+    """Why only the policy's approvers (`approval.approvers`) may approve this, or None when whoever may decide on
+    the record may: the use case placed it at L4 or above, or the action is high risk with this payload (a stage,
+    amount or close-date change; anything irreversible) under the policy (DESIGN.md §4)."""
+    risk = max(risk_of(proposal.action, payload), policy.risk_of(proposal.action))
+    if risk is Risk.high:
+        return f"{proposal.action} is high risk here"
+    if proposal.level in ("L4", "L5"):
+        return f"{proposal.use_case} runs {proposal.action} at {proposal.level}"
+    return None
+
+
+def require_approver(*, proposal: Proposal, payload: dict, person: User, policy: Policy) -> None:
+    """AccessDenied unless `person` may approve this under the policy's approvers list. A seller never approves
+    his own forecast change: a manager, RevOps or an admin does (whoever the team's policy names)."""
+    why = approver_needed(proposal=proposal, payload=payload, policy=policy)
+    if why is None:
+        return
+    approvers = policy.approval.approvers if policy.approval else ()
+    if person.role not in approvers:
+        who = ", ".join(approvers) or "nobody (the policy defines no approvers)"
+        raise AccessDenied(f"{person.name} ({person.role}) may not approve this: {why}, and only {who} may approve "
+                           "it under the policy")
 
 
 def approve_by_policy(*, session: Session, approval_id: str, rule: PolicyRule,
@@ -371,7 +409,7 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
     if _hidden_field(session, current, person):  # nobody approves a change they are not allowed to read
         field = current.proposal.payload.get("field")
         raise AccessDenied(f"{person.name} may not see the field {field!r} this approval changes")
-    approval = move(current, at or now())
+    approval = move(current, at or now(), person)
     save(session=session, row=row, approval=approval)
     _audit(session, approval, user_id)
     return approval

@@ -38,7 +38,7 @@ from sellerloop.approvals.service import now, save
 from sellerloop.audit.service import append as audit
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.executor.models import Execution
-from sellerloop.records.models import Account, Activity, Contact, FieldChange, Opportunity, Task
+from sellerloop.records.models import STAGES, Account, Activity, Contact, FieldChange, Opportunity, Task
 
 RECORDS = {"account": Account, "opportunity": Opportunity, "contact": Contact}
 UNWRITABLE = {"id", "synthetic"}
@@ -117,13 +117,24 @@ def execute(*, session: Session, approval_id: str, by: str = EXECUTOR, at: dt.da
 
 def check_writable(*, action: str, payload: dict) -> None:
     """BadInput if the executor could not write this payload (a field the record does not have, a value its
-    column cannot hold), writing nothing. An approval with edits is checked before it is stored, so that a
-    person's decision that could never be carried out is refused, not kept approved forever."""
+    column cannot hold, a value outside the field's domain), writing nothing. Every approval is checked before it
+    is stored, so that a person's decision that could never be carried out is refused, not kept approved forever."""
     if action == "update_field":
         change = validate_payload(action, payload)
         _, column = _column(change.object, change.field)
         _value(column, change.old)
-        _value(column, change.new)
+        _in_domain(change.object, change.field, _value(column, change.new))
+
+
+# Fields whose values come from a closed list: anything else is refused, whoever approved it.
+DOMAINS: dict[tuple[str, str], tuple[str, ...]] = {("opportunity", "stage"): STAGES}
+
+
+def _in_domain(table: str, field: str, value):
+    domain = DOMAINS.get((table, field))
+    if domain is not None and value is not None and value not in domain:
+        raise BadInput(f"{field}: {value!r} is not one of {', '.join(domain)}")
+    return value
 
 
 def _within_policy(approval: Approval) -> bool:
@@ -163,7 +174,7 @@ def _update_field(session: Session, payload: dict, key: str, at: dt.datetime) ->
     if before != expected:
         raise ExecutionConflict(f"{change.object} {change.record_id} {change.field} is now {before!r}, not the "
                                 f"approved old value {expected!r}; nothing was written")
-    after = _value(column, change.new)
+    after = _in_domain(change.object, change.field, _value(column, change.new))
     _write(session, record, change.object, change.field, after, at, key)
     return {"table": change.object, "id": change.record_id, "field": change.field,
             "before": _json(column, before), "after": _json(column, after)}
@@ -174,10 +185,11 @@ def _create_task(session: Session, payload: dict, key: str, at: dt.datetime) -> 
     task_id = f"task-{key}"  # from the idempotency key: a second attempt could not make a second task
     # A task nobody was named for is the record owner's, as in a CRM: the seller who works the deal does it.
     owner_id = task.owner_id or _record_owner(session, task.opportunity_id, task.account_id)
-    session.add(Task(id=task_id, subject=task.subject, due_date=task.due_date, owner_id=owner_id,
-                     opportunity_id=task.opportunity_id, account_id=task.account_id, description=task.description,
-                     status="open", created_at=at))
-    return {"created": {"table": "tasks", "id": task_id}}
+    row = Task(id=task_id, subject=task.subject, due_date=task.due_date, owner_id=owner_id,
+               opportunity_id=task.opportunity_id, account_id=task.account_id, description=task.description,
+               status="open", created_at=at)
+    session.add(row)
+    return {"created": {"table": "tasks", "id": task_id, "as_written": _as_written(row)}}
 
 
 def _record_owner(session: Session, opportunity_id: str | None, account_id: str | None) -> str | None:
@@ -189,22 +201,41 @@ def _record_owner(session: Session, opportunity_id: str | None, account_id: str 
 def _log_note(session: Session, payload: dict, key: str, at: dt.datetime) -> dict:
     note = validate_payload("log_note", payload)
     note_id = f"note-{key}"
-    session.add(Activity(id=note_id, kind="note", opportunity_id=note.opportunity_id, account_id=note.account_id,
-                         occurred_at=at, subject=note.subject or "Note", body=note.body, participants=[]))
-    return {"created": {"table": "activities", "id": note_id}}
+    row = Activity(id=note_id, kind="note", opportunity_id=note.opportunity_id, account_id=note.account_id,
+                   occurred_at=at, subject=note.subject or "Note", body=note.body, participants=[])
+    session.add(row)
+    return {"created": {"table": "activities", "id": note_id, "as_written": _as_written(row)}}
 
 
 EFFECTS: dict[str, Callable[[Session, dict, str, dt.datetime], dict]] = {
     "update_field": _update_field, "create_task": _create_task, "log_note": _log_note,
 }
 CREATED = {"tasks": Task, "activities": Activity}
+# The columns of a created row a person may change afterwards: undo deletes the row only while they hold what the
+# execution wrote, so completing, re-dating or editing a task (or a note) is never wiped out by an undo.
+AS_WRITTEN = {"tasks": ("subject", "description", "due_date", "status", "owner_id"),
+              "activities": ("subject", "body", "occurred_at")}
+
+
+def _as_written(row) -> dict:
+    columns = row.__table__.c
+    return {name: _json(columns[name], getattr(row, name)) for name in AS_WRITTEN[row.__tablename__]}
 
 
 def _undo(session: Session, diff: dict, at: dt.datetime, by: str) -> None:
     if "created" in diff:
-        row = session.get(CREATED[diff["created"]["table"]], diff["created"]["id"])
-        if row is not None:
-            session.delete(row)
+        created = diff["created"]
+        row = session.get(CREATED[created["table"]], created["id"], with_for_update=True)
+        if row is None:
+            raise ExecutionConflict(f"{created['table']} {created['id']} no longer exists; nothing was rolled back")
+        # Executions from before the snapshot was kept: a task is as it was left only while it is still open.
+        expected = created.get("as_written") or ({"status": "open"} if created["table"] == "tasks" else {})
+        now_there = _as_written(row)
+        changed = sorted(name for name, value in expected.items() if now_there.get(name) != value)
+        if changed:
+            raise ExecutionConflict(f"{created['table']} {created['id']} was changed since it was created "
+                                    f"({', '.join(changed)}); nothing was rolled back")
+        session.delete(row)
         return
     model, column = _column(diff["table"], diff["field"])
     record = session.get(model, diff["id"], with_for_update=True)

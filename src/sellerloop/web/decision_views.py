@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import get_action
 from sellerloop.agents.models import AgentRun
-from sellerloop.approvals.drafts import EDITABLE, decisions_for, describe, offer_for, seal, unseal
+from sellerloop.approvals.drafts import decisions_for, describe, offer_for, seal, unseal
 from sellerloop.approvals.inbox import approve_pending, reject_pending, take_up_offer
-from sellerloop.approvals.models import Approval, Proposal, State
+from sellerloop.approvals.models import EDITABLE, Approval, Proposal, State
 from sellerloop.approvals.service import (
     get_approval,
     list_approvals,
