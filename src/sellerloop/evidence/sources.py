@@ -105,7 +105,7 @@ def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
         signal = session.scalars(select(Signal).where(Signal.url == uri).order_by(Signal.id)).first()
         if signal is None:
             raise UnknownSource(f"no signal with url {uri!r}")
-        return _signal(signal, uri)
+        return _visible(session, _signal(signal, uri))  # by its URL as by its id: the same record access
     kind, sep, rest = uri.partition(":")
     if not sep or not rest:
         raise BadInput(f"not a source URI: {uri!r} (expected KIND:ID, e.g. activity:a-123)")
@@ -305,6 +305,9 @@ def _activity(session: Session, uri: str, rest: str) -> ResolvedSource:
                           anchor=f"activity-{a.id}")
 
 
+MAX_UTTERANCE = 2**31 - 1
+
+
 def _transcript(session: Session, uri: str, rest: str) -> ResolvedSource:
     transcript_id, _, fragment = rest.partition("#")
     transcript = _get(session, Transcript, transcript_id, uri)
@@ -316,6 +319,8 @@ def _transcript(session: Session, uri: str, rest: str) -> ResolvedSource:
             raise BadInput(f"bad transcript span {fragment!r} in {uri!r} (expected t=START-END seconds "
                            "or u=FROM-TO utterance numbers)")
         start, end = float(match["start"]), float(match["end"])
+        if match["unit"] == "u" and end > MAX_UTTERANCE:  # past any column's integer: bad input, not a crash
+            raise BadInput(f"bad transcript span {fragment!r} in {uri!r}: utterance numbers go up to {MAX_UTTERANCE}")
         if match["unit"] == "t":
             # Overlap with [start, end]; an utterance whose end is unknown counts as the instant it starts.
             ends = func.coalesce(Utterance.end_s, Utterance.start_s)

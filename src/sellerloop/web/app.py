@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -114,13 +114,13 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def error_response(request: Request, status: int, message: str) -> Response:
+def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
     if wants_json(request):
-        return JSONResponse({"detail": message}, status_code=status)
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
     return templates.TemplateResponse(
         request, "error.html",
         {"status": status, "title": STATUS_TITLES.get(status, "Error"), "message": message},
-        status_code=status)
+        status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -154,6 +154,14 @@ def routers() -> list:
     return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router,
             records_api.router, agents_api.router, approvals_api.router, executions_api.router,
             outcomes_api.router, audit_api.router, policy_api.router, card_views.router]
+
+
+def page_routers() -> list:
+    """The routers that serve pages for people (HTML, forms, .eml downloads): kept out of the API's OpenAPI
+    document, which describes only what a program calls."""
+    from sellerloop.web import agent_views, decision_views, pages, tuning_pages, views
+
+    return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router]
 
 
 class FramingHeaders:
@@ -209,8 +217,13 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     app.state.secret_key = secret_key or session_secret(get_settings().home)
     app.include_router(auth_views.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    pages_only = page_routers()
     for router in routers():
-        app.include_router(router)
+        app.include_router(router, include_in_schema=not any(router is page for page in pages_only))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
     @app.middleware("http")
     async def refuse_nul_characters(request: Request, call_next):
@@ -250,7 +263,8 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else (
             f"there is no page at {request.url.path}")
-        return error_response(request, exc.status_code, str(message))
+        # Keep what the exception says besides: a 405 names the methods it allows (Allow), as HTTP requires.
+        return error_response(request, exc.status_code, str(message), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

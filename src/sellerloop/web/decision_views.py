@@ -36,7 +36,7 @@ from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.evidence.sources import field_label
 from sellerloop.executor.models import Execution
 from sellerloop.executor.service import rollback
-from sellerloop.policy.access import visible_owner_ids
+from sellerloop.policy.access import AccessDenied, visible_owner_ids
 from sellerloop.policy.fields import served_user
 from sellerloop.policy.levels import placement_for
 from sellerloop.records.models import Account, Opportunity
@@ -232,7 +232,7 @@ def _inbox(request: Request, session: Session, *, team: bool) -> Response:
     mine_only = [a for a in pending if user is None or _owner(session, a) == user.id]
     if team:
         if user is not None and user.role not in ("manager", "admin", "revops"):
-            raise BadInput("the team inbox is for managers: yours is /inbox")
+            raise AccessDenied("the team inbox is for managers: yours is /inbox")
         shown = [a for a in pending if user is None or _owner(session, a) != user.id]
     else:
         shown = mine_only
