@@ -27,7 +27,13 @@ from sellerloop.agents.models import AgentRun
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
 from sellerloop.audit.service import append
 from sellerloop.errors import BadInput, NotFound, SellerloopError
-from sellerloop.policy.access import AccessDenied, require_account, require_opportunity, visible_owner_ids
+from sellerloop.policy.access import (
+    AccessDenied,
+    require_account,
+    require_contact,
+    require_opportunity,
+    visible_owner_ids,
+)
 from sellerloop.policy.fields import field_hidden
 from sellerloop.policy.models import Policy
 from sellerloop.policy.permissions import decide
@@ -462,9 +468,6 @@ def _require_subject(session: Session, subject: str, user: User) -> None:
     elif kind == "account":
         require_account(session=session, user=user, account_id=record_id)
     elif kind == "contact":
-        contact = session.get(Contact, record_id)
-        if contact is None or contact.account_id is None:
-            raise BadInput(f"no account for {subject!r}")
-        require_account(session=session, user=user, account_id=contact.account_id)
+        require_contact(session=session, user=user, contact_id=record_id)
     else:
         raise BadInput(f"approvals act on accounts, opportunities and contacts, not {subject!r}")

@@ -36,6 +36,7 @@ from sellerloop.policy.access import (
     AccessDenied,
     opportunity_filter,
     require_account,
+    require_contact,
     require_opportunity,
     require_transcript,
     visible_owner_ids,
@@ -123,9 +124,8 @@ def _visible(session: Session, source: ResolvedSource) -> ResolvedSource:
         return source
     kind, record_id = source.record_type, source.record_id
     if kind == "contact":
-        contact = session.get(Contact, record_id)
-        kind, record_id = "account", contact.account_id if contact is not None else None
-    if kind == "opportunity":
+        require_contact(session=session, user=user, contact_id=record_id)
+    elif kind == "opportunity":
         require_opportunity(session=session, user=user, opportunity_id=record_id)
     elif kind == "account" and record_id:
         require_account(session=session, user=user, account_id=record_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.policy.permissions import Decision, decide, decide_any
-from sellerloop.records.models import Account, Opportunity, Transcript, User
+from sellerloop.records.models import Account, Contact, Opportunity, OpportunityContact, Transcript, User
 
 SEES_EVERYTHING = {"admin", "revops"}
 
@@ -90,6 +90,31 @@ def require_opportunity(*, session: Session, user: User | None, opportunity_id: 
     if not decision.allowed:
         raise AccessDenied(_denied(user, f"opportunity {opportunity_id!r}", decision))
     return opportunity
+
+
+def require_contact(*, session: Session, user: User | None, contact_id: str, agent: str | None = None) -> Contact:
+    """A contact may be seen by whoever may see its account; one with no account (many deals' buyers have none) by
+    whoever may see an opportunity it is on. One on neither only by those who see everything."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise BadInput(f"no contact with id {contact_id!r}")
+    if user is None:
+        return contact
+    if contact.account_id:
+        require_account(session=session, user=user, account_id=contact.account_id, agent=agent)
+        return contact
+    deal_owners = sorted(session.scalars(
+        select(Opportunity.owner_id).join(OpportunityContact, OpportunityContact.opportunity_id == Opportunity.id)
+        .where(OpportunityContact.contact_id == contact_id).distinct()), key=lambda o: (o is None, o or ""))
+    if deal_owners:
+        decision = decide_any(principal=user, action="view", resource_kind="Opportunity", owner_ids=deal_owners,
+                              session=session, agent=agent)
+    else:
+        decision = decide(principal=user, action="view", resource_kind="Account", owner_id=None, session=session,
+                          agent=agent)
+    if not decision.allowed:
+        raise AccessDenied(_denied(user, f"contact {contact_id!r}", decision))
+    return contact
 
 
 def require_transcript(*, session: Session, user: User | None, transcript_id: str,
