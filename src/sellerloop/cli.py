@@ -377,6 +377,9 @@ def run_all_command(
     out.print(f"{summary.records} agent runs in {summary.seconds:.1f} s ({rate:.0f}/s)"
               + (f"; {summary.skipped} already done by the interrupted run" if summary.skipped else ""))
     for u, t in summary.totals.items():
+        if t.pending or t.executed or t.held:
+            out.print(f"{u}: placed {t.pending} pending approval, {t.executed} executed within policy"
+                      + (f", {t.held} held back by the caps" if t.held else ""))
         for error in t.errors:
             out.print(f"{u}: {error}")
     if win_model is not None:
@@ -455,8 +458,10 @@ def demo(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
-    """Set up the demo book (init, Maven import, sample layer) and serve the web UI."""
+    """Set up the demo book (init, Maven import, sample layer, a writable policy), place the night's run and serve
+    the web UI."""
     from sellerloop.importers.maven import import_maven
+    from sellerloop.policy.service import write_demo_policy
     from sellerloop.sample.layer import build_sample_layer
 
     engine = _engine(initialise=True)
@@ -466,8 +471,13 @@ def demo(
     with session_scope(engine) as session:
         sample = build_sample_layer(session=session, seed=get_settings().sample_seed)
     out.print("sample layer (synthetic): " + ", ".join(f"{n} {k}" for k, n in sample.items()))
+    policy_file = write_demo_policy(home=get_settings().home)
+    if policy_file is not None:
+        out.print(f"policy: {policy_file} (writable: promote and the kill switch on /policy; follow-up tasks and "
+                  "hygiene's field changes wait for a manager at L4)", markup=False)
     with session_scope(engine) as session:
         out.print("agents: " + _demo_agent_check(session))
+    out.print("placed: " + _demo_placement(engine))
     with session_scope(engine) as session:
         out.print("outcomes: " + _demo_outcomes(session))
     with session_scope(engine) as session:
@@ -477,6 +487,16 @@ def demo(
         out.print("  " + line, markup=False, highlight=False)
     if serve_after:
         _serve(engine, host, port)
+
+
+def _demo_placement(engine) -> str:
+    """The night's run over the deals whose outputs the demo policy places (L4): the inboxes start with real
+    items, as they would the morning after a real install's first night."""
+    from sellerloop.runs.service import run_all
+
+    summary = run_all(engine=engine, use_cases=("follow-up", "hygiene"))
+    return ", ".join(f"{u}: {t.pending} pending approval" + (f" ({t.held} held back by the caps)" if t.held else "")
+                     for u, t in summary.totals.items())
 
 
 def _demo_outcomes(session) -> str:

@@ -16,6 +16,7 @@ import datetime as dt
 import itertools
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,6 +137,7 @@ def proposed(*, session: Session, proposal: Proposal, by: str, at: dt.datetime |
                             expires_at=proposal.expires_at, updated_at=at, version=1,
                             approval=approval.model_dump(mode="json")))
     session.flush()
+    _count_proposed(session, proposal.subject, at)
     _audit(session, approval, by)
     return Proposed(approval, "created")
 
@@ -232,13 +234,33 @@ def _check_caps(session: Session, proposal: Proposal, caps, at: dt.datetime) -> 
     owner = _owner_of(session, proposal.subject)
     if owner is None:
         return
-    day = dt.datetime.combine(at.date(), dt.time())
-    today = session.scalars(select(ApprovalRow.subject).where(ApprovalRow.proposed_at >= day,
-                                                              ApprovalRow.proposed_at < day + dt.timedelta(days=1)))
-    mine = sum(_owner_of(session, subject) == owner for subject in today)
+    mine = _proposed_today(session, at)[owner]
     if mine >= caps.max_per_seller_per_day:
         raise ProposalHeld(f"{owner} already has {mine} new approvals today (the cap is "
                            f"{caps.max_per_seller_per_day}); the rest wait for tomorrow")
+
+
+PROPOSED_TODAY = "sellerloop.approvals_proposed_today"
+
+
+def _proposed_today(session: Session, at: dt.datetime) -> Counter:
+    """New approvals per record owner on `at`'s day, counted once per session and kept up to date as this session
+    proposes (`_count_proposed`): a whole-book placement asks this thousands of times, and reading the day's
+    approvals each time made it quadratic. Another session's proposals meanwhile are seen from its next session
+    on: the cap is a limit on fatigue, not a lock."""
+    day = dt.datetime.combine(at.date(), dt.time())
+    kept = session.info.get(PROPOSED_TODAY)
+    if kept is None or kept[0] != day:
+        subjects = session.scalars(select(ApprovalRow.subject).where(
+            ApprovalRow.proposed_at >= day, ApprovalRow.proposed_at < day + dt.timedelta(days=1)))
+        kept = session.info[PROPOSED_TODAY] = (day, Counter(_owner_of(session, subject) for subject in subjects))
+    return kept[1]
+
+
+def _count_proposed(session: Session, subject: str, at: dt.datetime) -> None:
+    kept = session.info.get(PROPOSED_TODAY)
+    if kept is not None and kept[0] == dt.datetime.combine(at.date(), dt.time()):
+        kept[1][_owner_of(session, subject)] += 1
 
 
 def _owner_of(session: Session, subject: str) -> str | None:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from sellerloop.actions.catalogue import ACTION_NAMES, CATALOGUE, Risk
 from sellerloop.config import get_settings
-from sellerloop.errors import BadInput
+from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.policy.models import (
     DEFAULT_KEY,
     LEVELS,
@@ -321,9 +321,49 @@ def _jumps(checked: PolicyFile, use_case: str, current: Policy, current_file: st
 # ------------------------------------------------------------------------------------------------ checking
 
 
+HOME_POLICY_FILE = "policy.yaml"  # the data folder's own policy, when there is one (the demo writes one)
+
+
 def policy_file_in_force() -> Path:
-    value = get_settings().policy.strip()
-    return Path(value).expanduser() if value else DEFAULT_POLICY_FILE
+    """`SELLERLOOP_POLICY`, else the data folder's policy.yaml if there is one, else the shipped default. The data
+    folder's file is the team's own and writable, so admins promote and pull the kill switch from /policy."""
+    settings = get_settings()
+    value = settings.policy.strip()
+    if value:
+        return Path(value).expanduser()
+    own = settings.home / HOME_POLICY_FILE
+    return own if own.is_file() else DEFAULT_POLICY_FILE
+
+
+def write_demo_policy(*, home: Path) -> Path | None:
+    """The demo's own policy file in the data folder (once; an existing one is the team's and is kept): the
+    shipped default with follow-up tasks and hygiene's field changes one step up, at L4, so a manager who signs in
+    first finds real items in the team inbox; and writable, so /policy offers promotion and the kill switch."""
+    path = home / HOME_POLICY_FILE
+    if path.exists():
+        return None
+    text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
+    for line, levels in DEMO_LEVELS.items():
+        if line not in text:
+            raise SellerloopError(f"the shipped policy no longer has {line.strip()!r}; update DEMO_LEVELS")
+        text = text.replace(line, levels)
+    text = text.replace("# Today every use case stays at L1-L3: nothing is executed.\n",
+                        "# The demo: follow-up tasks and hygiene's field changes wait for a manager's approval (L4).\n")
+    home.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".yaml.tmp")
+    temp.write_text(text, encoding="utf-8")
+    checked = check_policy(temp, compare=False)
+    if not checked.valid:
+        temp.unlink()
+        raise SellerloopError(f"the demo policy is refused: {checked.refusals[0].one_line(str(path))}")
+    temp.replace(path)
+    return path
+
+
+DEMO_LEVELS = {
+    "  follow-up: L3\n": "  follow-up:\n    default: L3\n    create_task: L4\n",
+    "  hygiene: L3\n": "  hygiene:\n    default: L3\n    update_field: L4\n",
+}
 
 
 def check_policy(path: Path | str, *, current: Path | str | None = None, compare: bool = True) -> PolicyCheck:

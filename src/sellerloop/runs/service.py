@@ -11,7 +11,9 @@ Resumable: each chunk's outputs and the batch's progress are committed together,
 it finished. `run-all` with the same use cases, user and playbook as an unfinished batch continues it, skipping
 the records it already did; `--restart` starts a new one.
 
-Every output goes through agents.service.run_agent: the verifier and the autonomy levels apply as everywhere.
+Every output goes through agents.service.run_agent: the verifier and the autonomy levels apply as everywhere, and
+the outputs of a use case with actions at L4 or L5 are placed as they are stored (approvals.flows.place): L4 waits
+in the approval inboxes, L5 is executed within policy.
 A use case the policy runs in shadow also has what its level up would have done recorded with each chunk
 (shadow/service.BookRecorder): nothing of it is placed.
 """
@@ -27,13 +29,19 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from sellerloop.agents.models import Subject
+from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.service import AGENTS, run_agent
+from sellerloop.approvals.flows import place
+from sellerloop.approvals.models import State
+from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, proposals_from_run
+from sellerloop.approvals.service import now as approvals_now
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.deals import book_context, load_deals
 from sellerloop.playbooks.service import get_playbook
 from sellerloop.policy.access import account_filter, get_user, opportunity_filter, visible_owner_ids
 from sellerloop.policy.fields import bind_viewer, decide_fields
+from sellerloop.policy.levels import level_for
+from sellerloop.policy.models import Policy, rank
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript, User
 from sellerloop.runs.models import AgentBatch, AgentOutput
@@ -64,6 +72,11 @@ class UseCaseTotals:
     field_changes: int = 0
     failed: int = 0  # records the agent refused (a one-line reason each, the first few kept in `errors`)
     errors: list[str] = field(default_factory=list)
+    # Placed by level (a use case with actions at L4 or L5 only): waiting for a person, executed within policy,
+    # held back by a fatigue cap.
+    pending: int = 0
+    executed: int = 0
+    held: int = 0
 
 
 @dataclass
@@ -113,6 +126,8 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
         # Who may see which sensitive field, decided for every owner before the chunks run (one Cedar batch per
         # field and agent): the batch reads the policies and the users once, as it reads "today" and the norms.
         field_decisions = _field_decisions_for(session, user, chunks)
+        policy = session_policy(session)
+        placing = placed_use_cases(policy, use_cases)
         batch_id = batch.id
     summary = BatchSummary(batch_id=batch_id, resumed=resumed, skipped=skipped, seconds=0.0,
                            totals={u: UseCaseTotals() for u in use_cases})
@@ -128,6 +143,8 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
             for row in rows:
                 row["batch_id"] = batch_id
             upsert(session, AgentOutput, rows)
+            if placing:
+                _place_outputs(session, rows, placing, policy, summary.totals)
             if shadow is not None:
                 shadow.record(session=session, rows=rows)
             done += sum(t.records + t.failed for t in totals.values())
@@ -144,6 +161,35 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
             shadow.audit(session=session)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+# The actions placement stores (approvals.service.proposals_from_run): field changes and tasks.
+PLACED_ACTIONS = ("update_field", "create_task")
+
+
+def placed_use_cases(policy: Policy, use_cases: Sequence[str]) -> frozenset[str]:
+    """The use cases whose outputs the night places: those with an action the policy runs at L4 or L5 (after the
+    kill switch). Below L4 nothing is stored, so a book on the default policy pays nothing for placement."""
+    return frozenset(u for u in use_cases
+                     if any(rank(level_for(u, action, policy)) >= rank("L4") for action in PLACED_ACTIONS))
+
+
+def _place_outputs(session: Session, rows: list[dict], use_cases: frozenset[str], policy: Policy,
+                   totals: dict[str, UseCaseTotals]) -> None:
+    """Place each stored output of `use_cases` by its level, in the chunk's transaction (approvals.flows.place:
+    L4 pending a person under the fatigue caps, L5 executed within policy), as a single run is placed."""
+    at = approvals_now()
+    for row in rows:
+        if row["use_case"] not in use_cases:
+            continue
+        run = AgentRun.model_validate_json(row["output"])
+        placed = place(session=session, proposals=proposals_from_run(run), by=f"{AGENT_IDENTITY_PREFIX}{run.use_case}",
+                       policy=policy, at=at)
+        t = totals[row["use_case"]]
+        # One approval may stand for several proposals of a run (near-duplicates are merged): count it once.
+        t.pending += len({a.id for a in placed.approvals if a.state is State.proposed})
+        t.executed += len({a.id for a in placed.approvals if a.state is State.executed})
+        t.held += len(placed.held)
 
 
 def _check_use_cases(use_cases: Sequence[str]) -> tuple[str, ...]:
