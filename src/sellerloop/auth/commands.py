@@ -80,3 +80,19 @@ def revoke_command(token_id: Annotated[str, typer.Argument(help="the id in sl_<i
     with session_scope(_engine()) as session:
         revoke_token(session=session, token_id=token_id)
     out.print(f"revoked {token_id}", markup=False, highlight=False)
+
+
+@users_app.command("sign-out")
+def sign_out_command(user_id: Annotated[str, typer.Argument(help="whose browser sessions to end")]) -> None:
+    """Sign a person out of every browser at once (a lost laptop, someone leaving)."""
+    from sellerloop.auth.service import end_sessions
+    from sellerloop.cli import _engine, out
+    from sellerloop.errors import NotFound
+    from sellerloop.records.models import User
+    from sellerloop.store.db import session_scope
+
+    with session_scope(_engine()) as session:
+        if session.get(User, user_id) is None:
+            raise NotFound(f"no user with id {user_id!r}")
+        ended = end_sessions(session=session, user_id=user_id)
+    out.print(f"signed {user_id} out of {ended} browser session(s)", markup=False, highlight=False)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from sellerloop.auth.models import ApiToken, Credential
+from sellerloop.auth.models import ApiToken, Credential, WebSession
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.records.models import Role, User
 
@@ -54,6 +54,8 @@ def add_user(*, session: Session, user_id: str, name: str, role: str, manager_id
 
 
 def set_password(*, session: Session, user_id: str, password: str) -> None:
+    """Set a person's password; every browser signed in as them is signed out (a changed password is often a
+    stolen one)."""
     if session.get(User, user_id) is None:
         raise NotFound(f"no user with id {user_id!r}")
     if len(password) < MIN_PASSWORD:
@@ -63,7 +65,39 @@ def set_password(*, session: Session, user_id: str, password: str) -> None:
         session.add(Credential(user_id=user_id, password_hash=_hasher.hash(password), updated_at=now()))
     else:
         credential.password_hash, credential.updated_at = _hasher.hash(password), now()
+    end_sessions(session=session, user_id=user_id)
     session.flush()
+
+
+# --- browser sessions, kept on the server ----------------------------------------------------------------------
+
+def start_session(*, session: Session, user_id: str) -> str:
+    """A new signed-in browser session for `user_id`: the id its cookie carries (the store keeps its hash)."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(WebSession(id_sha256=_sha256(session_id), user_id=user_id, created_at=now()))
+    session.flush()
+    return session_id
+
+
+def user_for_session(*, session: Session, session_id: str) -> User | None:
+    """The user of an open browser session; None once it was ended (signed out, password changed, revoked)."""
+    row = session.get(WebSession, _sha256(session_id)) if session_id else None
+    if row is None or row.ended_at is not None:
+        return None
+    return session.get(User, row.user_id)
+
+
+def end_session(*, session: Session, session_id: str) -> None:
+    row = session.get(WebSession, _sha256(session_id)) if session_id else None
+    if row is not None and row.ended_at is None:
+        row.ended_at = now()
+
+
+def end_sessions(*, session: Session, user_id: str) -> int:
+    """Sign `user_id` out of every browser (`sellerloop users revoke-sessions`, a password change). How many."""
+    ended = session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+                            .values(ended_at=now()).execution_options(synchronize_session=False))
+    return ended.rowcount
 
 
 def authenticate(*, session: Session, login: str, password: str) -> User | None:
@@ -101,8 +135,26 @@ def user_for_token(*, session: Session, token: str) -> User | None:
     row = session.get(ApiToken, token_id) if token_id and secret else None
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _sha256(secret)):
         return None
-    row.last_used_at = now()
+    _note_use(session, row)
     return session.get(User, row.user_id)
+
+
+TOKEN_USE_PRECISION = dt.timedelta(minutes=1)
+
+
+def _note_use(session: Session, row: ApiToken) -> None:
+    """Record when a token was last used, at most once a minute, in a short transaction of its own. Writing it in
+    the request's own transaction on every call held SQLite's write lock for the whole request: 50 scripts at
+    once got errors instead of answers. A minute is precise enough to tell a live token from a forgotten one."""
+    at = now()
+    if row.last_used_at is not None and at - row.last_used_at < TOKEN_USE_PRECISION:
+        return
+    with session.get_bind().connect() as connection:
+        connection.execute(update(ApiToken).where(
+            ApiToken.id == row.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= at - TOKEN_USE_PRECISION))
+            .values(last_used_at=at))
+        connection.commit()
 
 
 def revoke_token(*, session: Session, token_id: str) -> None:
@@ -204,3 +256,52 @@ def read_embed_token(*, secret: str, token: str) -> EmbedGrant:
         raise EmbedTokenInvalid("this embed link has expired: open the panel again from your CRM")
     return EmbedGrant(payload["u"], payload["r"],
                       dt.datetime.fromtimestamp(payload["x"], dt.UTC).replace(tzinfo=None))
+
+
+# --- sign-in throttle ------------------------------------------------------------------------------------------
+
+class TooManySignIns(SellerloopError):
+    """Too many wrong passwords lately, for this account or from this address. Not permanent: wait and retry."""
+
+    exit_code = 1
+    http_status = 429
+    permanent = False
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SignInThrottle:
+    """Failed sign-ins counted per account and per client address over a sliding window; past the limit, that
+    account or address waits. Kept in the server's memory, by hand rather than with a rate-limit library, because
+    sellerloop serves from one process and all it needs is two counters; a restart forgets them, which only
+    gives an attacker a few more guesses per restart against argon2id hashes."""
+
+    def __init__(self, *, per_account: int = 5, per_address: int = 20, window: float = 300.0,
+                 clock=time.monotonic):
+        self.limits = {"account": per_account, "address": per_address}
+        self.window, self.clock = window, clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def check(self, *, login: str, address: str) -> None:
+        """TooManySignIns if this account or address is over its limit."""
+        for kind, key in (("account", login.casefold()), ("address", address)):
+            recent = self._recent(kind, key)
+            if len(recent) >= self.limits[kind]:
+                wait = max(1, int(recent[0] + self.window - self.clock()) + 1)
+                raise TooManySignIns(f"too many wrong passwords for this {kind}; try again in {wait} seconds",
+                                     retry_after=wait)
+
+    def failed(self, *, login: str, address: str) -> None:
+        for kind, key in (("account", login.casefold()), ("address", address)):
+            self._recent(kind, key).append(self.clock())
+
+    def succeeded(self, *, login: str) -> None:
+        self._failures.pop(("account", login.casefold()), None)
+
+    def _recent(self, kind: str, key: str) -> list[float]:
+        since = self.clock() - self.window
+        kept = [t for t in self._failures.get((kind, key), ()) if t > since]
+        self._failures[(kind, key)] = kept
+        return kept

@@ -30,8 +30,13 @@ from sellerloop.auth.service import (
     EMBED_KINDS,
     EmbedGrant,
     EmbedTokenInvalid,
+    SignInThrottle,
+    TooManySignIns,
     authenticate,
+    end_session,
     read_embed_token,
+    start_session,
+    user_for_session,
     user_for_token,
 )
 from sellerloop.errors import SellerloopError
@@ -40,7 +45,7 @@ from sellerloop.records.models import User
 from sellerloop.store.db import session_scope
 
 router = APIRouter(include_in_schema=False)
-SESSION_USER = "user_id"
+SESSION_ID = "session"  # the cookie names a server-side session (auth.models.WebSession), never the user
 SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -91,8 +96,8 @@ def request_user(request: Request, session: Session) -> User | None:
         return user
     if not request.app.state.sign_in:
         return None
-    user_id = request.session.get(SESSION_USER)
-    user = session.get(User, user_id) if user_id else None
+    session_id = request.session.get(SESSION_ID)
+    user = user_for_session(session=session, session_id=session_id) if isinstance(session_id, str) else None
     if user is None and not request.url.path.startswith(PUBLIC_PREFIXES):
         raise SignInRequired("sign in first")
     return user
@@ -157,19 +162,34 @@ def signin(request: Request, login: str = Form(..., max_length=320), password: s
            next: str = Form("/accounts", max_length=2000), session: Session = Depends(_plain_session)) -> Response:
     from sellerloop.web.app import templates
 
-    user = authenticate(session=session, login=login.strip(), password=password)
+    login, address = login.strip(), request.client.host if request.client else "unknown"
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    try:
+        throttle.check(login=login, address=address)
+    except TooManySignIns as e:
+        return templates.TemplateResponse(request, "signin.html", {
+            "next": _safe_next(next), "error": e.one_line(), "login": login}, status_code=429,
+            headers={"Retry-After": str(e.retry_after)})
+    user = authenticate(session=session, login=login, password=password)
     if user is None:
+        throttle.failed(login=login, address=address)
         return templates.TemplateResponse(request, "signin.html", {
             "next": _safe_next(next), "error": "That user and password do not match.", "login": login},
             status_code=401)
+    throttle.succeeded(login=login)
     request.session.clear()  # a new session on sign-in: no fixation of a session made before
-    request.session[SESSION_USER] = user.id
+    request.session[SESSION_ID] = start_session(session=session, user_id=user.id)
+    session.commit()  # before the redirect is answered: the browser's next request must find the session
     csrf_token(request)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
+def signout(request: Request, session: Session = Depends(_plain_session)) -> Response:
+    session_id = request.session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        end_session(session=session, session_id=session_id)  # a copy of the cookie is worth nothing from now on
+        session.commit()
     request.session.clear()
     return RedirectResponse("/signin", status_code=303)
 

@@ -164,6 +164,11 @@ def page_routers() -> list:
     return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router]
 
 
+# No form or JSON body here comes near a megabyte (an import goes through the CLI): FastAPI refuses a larger one
+# with a 413 before anything parses it, by its Content-Length or by counting a streamed body.
+MAX_BODY_BYTES = 1_000_000
+
+
 class FramingHeaders:
     """Nobody may frame our pages (clickjacking on approve buttons), except the /embed/ pages, which the CRMs in
     SELLERLOOP_EMBED_FRAME_ANCESTORS may. Plain ASGI rather than @app.middleware: it runs on every response."""
@@ -206,15 +211,17 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     install on loopback); the default asks everyone to sign in (auth/views.py)."""
     # here, not at the top: the views import get_session and templates from us
     from sellerloop.auth import views as auth_views
-    from sellerloop.auth.service import session_secret
+    from sellerloop.auth.service import SignInThrottle, session_secret
     from sellerloop.config import get_settings
 
     app = FastAPI(title="sellerloop", description=API_DESCRIPTION, docs_url="/docs", lifespan=_lifespan,
-                  openapi_url="/api/openapi.json", redoc_url=None, dependencies=[Depends(auth_views.csrf_protect)])
+                  openapi_url="/api/openapi.json", redoc_url=None, dependencies=[Depends(auth_views.csrf_protect)],
+                  max_body_size=MAX_BODY_BYTES)
     app.state.engine = engine
     app.state.sign_in = sign_in
     # Signs session cookies and the short-lived tokens pages hand out (drafts to decide on, embed links).
     app.state.secret_key = secret_key or session_secret(get_settings().home)
+    app.state.sign_in_throttle = SignInThrottle()
     app.include_router(auth_views.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages_only = page_routers()
@@ -237,7 +244,8 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     # Added last, so outermost: every page, error pages included, has the session. Signed (not encrypted) cookie holding the user id and the CSRF token; Lax keeps it off cross-site posts.
     app.add_middleware(FramingHeaders)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
-                       session_cookie="sellerloop_session", max_age=12 * 3600, same_site="lax")
+                       session_cookie="sellerloop_session", max_age=12 * 3600, same_site="lax",
+                       https_only=get_settings().public_url.startswith("https://"))  # Secure when served over TLS
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
