@@ -67,3 +67,14 @@ def test_the_favicon_is_served(api):
     with api.client(None) as client:
         icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/") and b"<svg" in icon.content
+
+
+def test_a_seller_cannot_post_a_lost_event_on_a_deal_the_record_says_is_open(api):
+    deal = api.ids["opportunity"]
+    with api.client("seller") as client:
+        answer = client.post("/api/outcomes/events", json={
+            "kind": "lost", "subject": f"opportunity:{deal}", "occurred_at": "2017-06-01T10:00:00",
+            "external_id": "skew-1"})
+        listed = client.get("/api/outcomes/events").json()
+    assert answer.status_code == 409 and "so it was not lost" in one_line(answer)
+    assert listed["total"] == 0

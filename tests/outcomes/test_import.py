@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sellerloop.outcomes.events import list_events
+from sellerloop.records.models import Opportunity
 from sellerloop.store.db import session_scope
 
 
@@ -36,6 +37,8 @@ def test_a_csv_of_events_is_stored_once_however_often_it_is_imported(cli, maven_
 
 
 def test_json_lines_work_the_same(cli, maven_copy, book, tmp_path):
+    with session_scope(book.engine) as s:  # the CRM closed the deal before it sent the event
+        s.get(Opportunity, book.deals["a"]).stage = "Won"
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in [
         {"kind": "won", "subject": book.subject("a"), "occurred_at": "2017-07-01", "external_id": "w-1"},
@@ -53,6 +56,7 @@ def test_json_lines_work_the_same(cli, maven_copy, book, tmp_path):
     ("won,{a},2017-06-20,x-3,{{not json", "detail: not JSON"),
     ("won,{a},2017-06-20,x-1,", "stored already as email_replied"),  # x-1 again, as another event
     ("won,{a},2017-06-20", "expected 5 fields, found 3"),
+    ("lost,{a},2017-06-20,x-3,", "in the record, so it was not lost"),  # a deal the record says is open
 ])
 def test_a_bad_line_exits_2_naming_file_and_line_and_stores_nothing(cli, maven_copy, book, tmp_path, bad_row,
                                                                      message):

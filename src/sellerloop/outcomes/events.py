@@ -70,6 +70,7 @@ def record_event(*, session: Session, kind: str, subject: str, occurred_at: dt.d
     detail = _json_object(detail)
     stored = _stored(session, source, external_id)
     if stored is None:
+        _check_agrees_with_record(session, kind, subject)
         # ON CONFLICT DO NOTHING: of two requests sending the same event at once, one stores it and the other
         # finds it stored, instead of failing on the unique key.
         insert_for = INSERTS[session.get_bind().dialect.name]
@@ -83,6 +84,27 @@ def record_event(*, session: Session, kind: str, subject: str, occurred_at: dt.d
                             f"{stored.subject} at {stored.occurred_at:%Y-%m-%d %H:%M}; send a new event under an "
                             "id of its own")
     return stored
+
+
+class EventContradictsRecord(BadInput):
+    """A won or lost event the record says did not happen. Permanent until the record agrees: update the deal's
+    stage first (in the CRM, then sync or import), and send the event again."""
+
+    http_status = 409
+
+
+def _check_agrees_with_record(session: Session, kind: str, subject: str) -> None:
+    """Won and lost move the book's win model, so they must be what the record says: a deal closed at that stage.
+    Anyone may see an open deal; a "lost" posted on it by one seller would otherwise skew every seller's odds."""
+    if kind not in CLOSING:
+        return
+    kind_of, _, record_id = subject.partition(":")
+    if kind_of != "opportunity":
+        raise BadInput(f"a {kind} event is about a deal: send it on opportunity:ID, not {subject}")
+    stage = session.get(Opportunity, record_id).stage
+    if CLOSING_EVENT.get(stage) != kind:
+        raise EventContradictsRecord(f"{subject} is {stage} in the record, so it was not {kind}: update its stage "
+                                     "first, then send the event")
 
 
 def _stored(session: Session, source: str, external_id: str) -> OutcomeEvent | None:
