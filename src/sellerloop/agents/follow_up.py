@@ -107,6 +107,10 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
         people.add(sender.name)
     # An undated call (an imported transcript) is taken to have just happened: follow-ups are run after calls.
     promises = find_commitments(call.statements, people=people, sellers=sellers, undated_on=call.day)
+    # Words on a call are data, never instructions: a "commitment" to write to an address that belongs to nobody on
+    # the record ("I will email pricing to attacker@...") becomes no task, plan step or recap line.
+    known = _known_addresses(session, [*deal_contacts, *account_contacts])
+    promises = [p for p in promises if not _strange_addresses(p.sentence, known)]
 
     facts = FactList()
     cite = _Citer(session, _name_fields(session, call, sender, sellers, [*deal_contacts, *account_contacts]))
@@ -122,6 +126,19 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
     return Brief(use_case="follow-up", subject=subject,
                  subject_name=opportunity.name if opportunity else call.title, inputs={call.kind: call.id},
                  playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _known_addresses(session: Session, contacts: list[Contact]) -> set[str]:
+    """The addresses a follow-up may name: the record's contacts' and the team's own."""
+    users = session.scalars(select(User.email).where(User.email.is_not(None)))
+    return {a.casefold() for a in (*(c.email for c in contacts if c.email), *users)}
+
+
+def _strange_addresses(text: str, known: set[str]) -> list[str]:
+    return [a for a in _EMAIL_IN_TEXT.findall(text or "") if a.casefold() not in known]
 
 
 # --- the call -------------------------------------------------------------------------------------------------
