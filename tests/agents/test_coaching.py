@@ -190,3 +190,18 @@ def test_coaching_on_every_call_of_the_demo_book_shows_no_unsupported_claim(demo
                         texts[source.uri] = resolve_source(session=s, uri=source.uri).text
                     assert source.quote in texts[source.uri], (transcript_id, source.uri)
     assert len(transcripts) > 2000
+
+
+def test_a_need_is_labelled_in_a_sellers_words_never_their_peoples():
+    from sellerloop.agents.coaching import NEED_LABELS, _needs
+    from sellerloop.composers.base import FactList
+    from sellerloop.evidence.dialogue import CUSTOMER, Turn, need_statements
+
+    text = "Our field teams need offline access, and I need a report for the board."
+    turn = Turn(seq=1, speaker="Lee Okafor", text=text, side=CUSTOMER, uri="transcript:t-1#u=1-1")
+    assert need_statements(text)  # the dialogue layer hears a need here
+    facts = FactList()
+    _needs(facts, [turn])
+    labels = [fact.item_fields["label"] for fact in facts if fact.section == "call_needs"]
+    assert labels and all(label in NEED_LABELS.values() for label in labels)
+    assert not any("people's" in label for label in NEED_LABELS.values())

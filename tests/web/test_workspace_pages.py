@@ -306,7 +306,8 @@ def test_the_policy_page_shows_levels_risk_evidence_and_what_the_kill_switch_doe
     assert "L4" in row and "→ L3 while the kill switch is on" in row
     assert "<td>low</td>" in row and "<td>yes</td>" in row  # the catalogue's risk and reversibility
     assert '<td class="num">3</td>' in row and "1 · 33%" in row  # reviewed, approved unedited and its share
-    assert 'id="kill-state">ON<' in html and str(team_policy) in html
+    assert 'id="kill-state">ON<' in html and team_policy.name in html
+    assert str(team_policy.parent) not in html  # the server's folders are nobody's business
 
 
 def test_a_seller_or_manager_posting_a_policy_change_is_refused_with_403(site, team_policy):

@@ -285,9 +285,12 @@ def _customer_needs(turns: list[Turn]) -> list[tuple[Turn, str, set[str]]]:
 def _needs(facts: FactList, turns: list[Turn]) -> None:
     for turn, sentence, kinds in _customer_needs(turns):
         text, sources = cite(turn, sentence)
-        whose = "theirs and their people's" if kinds == {"self", "other"} else (
-            "their people's" if kinds == {"other"} else "their own")
-        facts.add("call_needs", text, sources, label=f"Need · {whose}")
+        facts.add("call_needs", text, sources, label=NEED_LABELS.get(frozenset(kinds), "Need"))
+
+
+# Whose need a customer stated, in the words a seller uses (the dialogue layer says self / other).
+NEED_LABELS = {frozenset({"self"}): "Need", frozenset({"other"}): "Need · for their team",
+               frozenset({"self", "other"}): "Need · for them and their team"}
 
 
 def _coverage(facts: FactList, turns: list[Turn], playbook: Playbook) -> None:

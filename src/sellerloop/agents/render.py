@@ -1,6 +1,9 @@
 """Agent output as Markdown: sections with headings, each item with numbered links to its sources."""
 from __future__ import annotations
 
+import email
+import email.policy
+
 from sellerloop.agents import coaching, follow_up, hygiene, next_action, prep, research
 from sellerloop.agents.models import AgentRun
 
@@ -32,9 +35,9 @@ def to_markdown(run: AgentRun) -> str:
             lines.append(f"- {label}`{item.field}`{target}: {item.old or '(empty)'} → {item.new or '(empty)'} "
                          f"— {item.text} {refs_text}".rstrip())
         elif item.artifact == "email" and item.content:
-            # The whole message, as the .eml holds it: a fenced block keeps its lines together.
-            lines += [f"- {label}{refs_text}".rstrip(), "", "```", item.content.replace("\r\n", "\n").rstrip(), "```",
-                      ""]
+            # The message as a person reads it (headers decoded, no MIME plumbing): a fenced block keeps its lines
+            # together. The .eml itself is one download away (/opportunities/ID/follow-up.eml).
+            lines += [f"- {label}{refs_text}".rstrip(), "", "```", readable_email(item.content), "```", ""]
         else:
             lines.append(f"- {label}{item.text}{f' ({extra})' if extra else ''} {refs_text}".rstrip())
     if numbers:
@@ -42,3 +45,16 @@ def to_markdown(run: AgentRun) -> str:
     if run.dropped_unsupported:
         lines += ["", f"_{run.dropped_unsupported} unsupported item(s) dropped by the verifier._"]
     return "\n".join(lines).strip() + "\n"
+
+
+SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Subject")
+
+
+def readable_email(content: str) -> str:
+    """An RFC 5322 draft as a person reads it: the headers that matter, decoded (a dash in a subject is a dash,
+    not =?utf-8?b?4oCU?=), then the plain-text body."""
+    message = email.message_from_string(content, policy=email.policy.default)
+    lines = [f"{name}: {message[name]}" for name in SHOWN_HEADERS if message[name]]
+    part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
+    body = part.get_content() if part is not None else ""
+    return "\n".join([*lines, "", body.replace("\r\n", "\n").strip("\n")]).rstrip()
