@@ -40,7 +40,38 @@ def decide_on(session: Session, deals: list[Opportunity], action: str, *, approv
     pytest.fail(f"the demo book has fewer than {times} more deals recommending {action}")
 
 
-def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(demo_engine):
+@pytest.fixture
+def sample_of_five(tmp_path, monkeypatch):
+    """The shipped policy with feedback moving ranks from five decisions on an action type (ten by default), so
+    that the mechanics show on the demo book's few deals per segment."""
+    from sellerloop.config import get_settings
+    from sellerloop.policy.service import DEFAULT_POLICY_FILE
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace(
+        "min_decisions_to_rank: 10", "min_decisions_to_rank: 5"), encoding="utf-8")
+    monkeypatch.setenv("SELLERLOOP_POLICY", str(path))
+    get_settings.cache_clear()
+    return path
+
+
+def test_two_acceptances_do_not_move_the_ranking_below_the_policys_sample(demo_engine):
+    with Session(demo_engine) as session:
+        deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
+                                                          Opportunity.owner_id.is_not(None))
+                                .order_by(Opportunity.id)).all()
+        used = decide_on(session, deals, "book_meeting", approved=True, times=2)
+        session.flush()
+        forget(session)
+        segment = segment_of(session.get(Opportunity, used[0]).account)
+        feedback = action_feedback(session=session)
+        assert feedback.by_action["book_meeting"].decided == 2
+        assert feedback.factor("book_meeting", segment) == 1.0 and feedback.adjustment("book_meeting", segment).why == ""
+        session.rollback()
+        forget(session)
+
+
+def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(demo_engine, sample_of_five):
     with Session(demo_engine) as session:
         deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
                                                           Opportunity.owner_id.is_not(None))
@@ -80,7 +111,7 @@ def test_a_run_of_rejections_moves_an_action_down_and_acceptances_bring_it_back(
         session.rollback()
 
 
-def test_a_replay_of_a_past_day_ranks_by_the_decisions_people_had_taken_by_then(demo_engine):
+def test_a_replay_of_a_past_day_ranks_by_the_decisions_people_had_taken_by_then(demo_engine, sample_of_five):
     with Session(demo_engine) as session:
         deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
                                                           Opportunity.owner_id.is_not(None))

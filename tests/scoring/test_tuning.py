@@ -75,3 +75,12 @@ def test_the_report_reads_outcomes_by_action_and_element(book, tmp_path, monkeyp
     (task,) = [v for v in report.by_action if v.row.group == "create_task"]
     assert (task.row.decided, task.row.accepted, task.row.rejected) == (12, 6, 6)
     assert task.verdict == "rejected"
+
+
+def test_one_undo_suggests_no_demotion_until_the_policys_sample_is_reviewed(book, tmp_path, monkeypatch):
+    policy_file(tmp_path, monkeypatch)
+    decide(book, approved=1, rolled_back=1)
+    assert ("hygiene", "create_task") not in suggestions(book)  # 2 reviewed, one undone: noise, not a trend
+    decide(book, approved=18)
+    found = suggestions(book)[("hygiene", "create_task")]
+    assert (found.suggestion, found.to) == ("demote", "L2") and "1 rolled back" in found.why

@@ -119,6 +119,15 @@ class PromotionBar(_Strict):
     max_rollbacks: int = Field(0, ge=0)
 
 
+class FeedbackSample(_Strict):
+    """How much evidence outcomes need before they move anything: a couple of clicks or one undo is noise."""
+
+    # decisions on an action type before acceptance and conversion re-rank it (scoring/feedback.py)
+    min_decisions_to_rank: int = Field(10, ge=1)
+    # items reviewed at a level before the tuning report suggests lowering it (scoring/tuning.py)
+    min_reviewed_to_demote: int = Field(20, ge=1)
+
+
 class Policy(_Strict):
     kill_switch: bool = False
     audit_logging: bool = True
@@ -127,6 +136,7 @@ class Policy(_Strict):
     actions: dict[ActionName, ActionRisk] = Field(default_factory=dict)
     caps: Caps = Field(default_factory=Caps)
     promotion: PromotionBar = Field(default_factory=PromotionBar)
+    feedback: FeedbackSample = Field(default_factory=FeedbackSample)
     # Fields masked for whoever the Cedar policies do not let see them (policy/fields.py says how).
     sensitive_fields: tuple[SensitiveField, ...] = ("Contact.phone",)
 

@@ -32,6 +32,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Account, Opportunity
 
 PRIOR_STRENGTH = 5.0  # pseudo-observations of the tier above: five real outcomes weigh as much as the prior
@@ -107,10 +108,13 @@ class ActionFeedback:
     book: _Counts = field(default_factory=_Counts)
     by_action: dict[str, _Counts] = field(default_factory=lambda: defaultdict(_Counts))
     by_segment: dict[tuple[str, str], _Counts] = field(default_factory=lambda: defaultdict(_Counts))
+    # Decisions on an action type before its feedback moves its rank (the policy's feedback.min_decisions_to_rank):
+    # two clicks are noise, not a trend.
+    min_decisions: int = 1
 
     @classmethod
-    def of(cls, observations: Iterable[Observation]) -> ActionFeedback:
-        feedback = cls()
+    def of(cls, observations: Iterable[Observation], *, min_decisions: int = 1) -> ActionFeedback:
+        feedback = cls(min_decisions=min_decisions)
         for o in observations:
             if not o.recommended_action:
                 continue
@@ -122,6 +126,9 @@ class ActionFeedback:
 
     def adjustment(self, action: str, segment: str) -> Adjustment:
         mine, seg = self.by_action.get(action, _Counts()), self.by_segment.get((action, segment), _Counts())
+        if mine.decided < self.min_decisions:  # too few decisions yet: the rank stays the playbook's
+            return Adjustment(action=action, segment=segment, factor=1.0, acceptance=ACCEPTANCE_PRIOR,
+                              conversion=None, decided=0, accepted=0)
         elsewhere = _Counts(decided=mine.decided - seg.decided, accepted=mine.accepted - seg.accepted,
                             converted=mine.converted - seg.converted)
         accept = _smoothed(seg.accepted, seg.decided,
@@ -152,7 +159,8 @@ def action_feedback(*, session: Session, until: dt.datetime | None = None) -> Ac
         return cached
     from sellerloop.outcomes.linking import POSITIVE, decisions_version, linked_outcomes  # the station after
 
-    key = (session.get_bind().url.render_as_string(hide_password=False), until)
+    min_decisions = session_policy(session).feedback.min_decisions_to_rank
+    key = (session.get_bind().url.render_as_string(hide_password=False), until, min_decisions)
     version = decisions_version(session=session)
     remembered = _REMEMBERED.get(key)
     if remembered is not None and remembered[0] == version:
@@ -166,7 +174,8 @@ def action_feedback(*, session: Session, until: dt.datetime | None = None) -> Ac
                 at <= until for kind, at in o.events if kind in POSITIVE or kind == "stage_moved"))
                 for o in outcomes if o.decided_at is not None and o.decided_at <= until]
         segments = segments_of(session=session, subjects={o.subject for o in outcomes})
-        cached = ActionFeedback.of(_WithSegment(o, segments.get(o.subject, UNKNOWN_SEGMENT)) for o in outcomes)
+        cached = ActionFeedback.of((_WithSegment(o, segments.get(o.subject, UNKNOWN_SEGMENT)) for o in outcomes),
+                                   min_decisions=min_decisions)
         _REMEMBERED[key] = (version, cached)
     session.info["action_feedback"] = cached
     return cached
@@ -174,7 +183,7 @@ def action_feedback(*, session: Session, until: dt.datetime | None = None) -> Ac
 
 # Per store (and replay day): the decisions version the feedback was worked out at, and the feedback. A change of
 # an account's head count is not a decision: it moves the account's segment at the next decision or event.
-_REMEMBERED: dict[tuple[str, dt.datetime | None], tuple[tuple, ActionFeedback]] = {}
+_REMEMBERED: dict[tuple[str, dt.datetime | None, int], tuple[tuple, ActionFeedback]] = {}
 
 
 def forget(session: Session) -> None:

@@ -7,8 +7,8 @@ Two halves, each resting on figures a RevOps admin can check elsewhere:
   than MIN_EVIDENCE decided or linked recommendations gets "too little evidence" rather than a verdict.
 - Autonomy (policy/autonomy.py evidence at the current level, shadow/service.py evidence one level up): a
   suggestion to promote where the bar is met (the promotion itself stays the audited `autonomy promote`), to
-  demote where people reject at least DEMOTE_REJECTED_SHARE of at least DEMOTE_MIN_REVIEWED reviewed items or
-  the executor had to undo more than the bar allows, and a note where shadow evidence supports a promotion the
+  demote where, of at least the policy's `feedback.min_reviewed_to_demote` reviewed items, people rejected at
+  least DEMOTE_REJECTED_SHARE or the executor had to undo more than the bar allows, and a note where shadow evidence supports a promotion the
   current level has not earned yet. Each suggestion carries the evidence behind it, in figures.
 
 The report suggests; it never changes the policy. Changing a level is a person's decision, audited.
@@ -30,7 +30,6 @@ MIN_EVIDENCE = 10  # decided or linked recommendations before a row gets a verdi
 IGNORED_SHARE = 0.5  # ignored at least this often: people do not act on it
 REJECTED_SHARE = 0.5  # rejected at least this often, of those decided
 CONVERTS_LIFT = 1.2  # converts at least 20 % more often than the book: it works
-DEMOTE_MIN_REVIEWED = 20
 DEMOTE_REJECTED_SHARE = 0.5
 
 Verdict = Literal["converts", "ignored", "rejected", "steady", "too little evidence"]
@@ -120,7 +119,8 @@ def _promote_why(row: autonomy.LevelEvidence, shadow: ShadowEvidence) -> str:
 
 
 def _demote_why(row: autonomy.LevelEvidence, policy: Policy) -> str | None:
-    if rank(row.level) == 1 or row.reviewed < DEMOTE_MIN_REVIEWED and row.rollbacks <= policy.promotion.max_rollbacks:
+    # Below the policy's sample (feedback.min_reviewed_to_demote) nothing is suggested: one undo is not a trend.
+    if rank(row.level) == 1 or row.reviewed < policy.feedback.min_reviewed_to_demote:
         return None
     if row.rollbacks > policy.promotion.max_rollbacks:
         return (f"{row.rollbacks} rolled back at {row.level}, more than promotion.max_rollbacks "
