@@ -17,12 +17,14 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 from starlette.middleware.sessions import SessionMiddleware
 
 from sellerloop.auth.views import csrf_token
@@ -164,6 +166,8 @@ def page_routers() -> list:
     return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router]
 
 
+DOCS_ASSETS = "/docs/assets"
+
 # No form or JSON body here comes near a megabyte (an import goes through the CLI): FastAPI refuses a larger one
 # with a 413 before anything parses it, by its Content-Length or by counting a streamed body.
 MAX_BODY_BYTES = 1_000_000
@@ -214,7 +218,7 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     from sellerloop.auth.service import SignInThrottle, session_secret
     from sellerloop.config import get_settings
 
-    app = FastAPI(title="sellerloop", description=API_DESCRIPTION, docs_url="/docs", lifespan=_lifespan,
+    app = FastAPI(title="sellerloop", description=API_DESCRIPTION, docs_url=None, lifespan=_lifespan,
                   openapi_url="/api/openapi.json", redoc_url=None, dependencies=[Depends(auth_views.csrf_protect)],
                   max_body_size=MAX_BODY_BYTES)
     app.state.engine = engine
@@ -227,6 +231,16 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     pages_only = page_routers()
     for router in routers():
         app.include_router(router, include_in_schema=not any(router is page for page in pages_only))
+
+    # The API docs from files shipped in a package (swagger-ui-bundle-v2), not a CDN: they work with no internet.
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="sellerloop API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url="/favicon.ico")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:
