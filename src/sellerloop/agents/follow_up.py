@@ -21,7 +21,7 @@ import email.policy
 import email.utils
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.headerregistry import Address, Group
 from email.message import EmailMessage
 
@@ -34,6 +34,7 @@ from sellerloop.errors import BadInput
 from sellerloop.evidence.commitments import Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
+from sellerloop.evidence.deals import book_context
 from sellerloop.evidence.sources import cite_whole, utterance_line
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import (
@@ -80,11 +81,13 @@ class _Call:
     speakers: list[str]  # in the order they first spoke
     attendee_contacts: list[str] = field(default_factory=list)  # contact ids listed on the call's activity
     owner_id: str | None = None  # the activity's owner, when the deal has none
+    book_day: dt.date | None = None  # the book's "today" (evidence.deals.book_context), for an undated call
 
     @property
     def day(self) -> dt.date:
-        """The day of the call, which dates count from; today when the call is not dated."""
-        return self.when.date() if self.when else dt.date.today()
+        """The day of the call, which dates count from; the book's today when the call is not dated (follow-ups
+        are run after calls), so a historical book's tasks fall on its own calendar, not the wall clock's."""
+        return self.when.date() if self.when else (self.book_day or dt.date.today())
 
     @property
     def where(self) -> str:
@@ -94,7 +97,7 @@ class _Call:
 def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opportunity: Opportunity | None,
            transcript: Transcript | None) -> Brief:
     sellers = seller_names(session)
-    call = _the_call(session, opportunity, transcript, sellers)
+    call = replace(_the_call(session, opportunity, transcript, sellers), book_day=book_context(session=session).as_of)
     account_id = ((opportunity.account_id if opportunity else None)
                   or (transcript.account_id if transcript else None))
     deal_roles = _deal_contacts(session, opportunity)
@@ -327,7 +330,7 @@ def _email_fact(facts: FactList, cite: _Citer, *, call: _Call, promises: list[Co
     body = _email_body(recipients, ours, theirs, sender, call.where)
     message = build_email(sender=(sender.name if sender else "", sender.email if sender else None),
                           recipients=[(c.name, c.email or "") for c in recipients],
-                          subject=f"Next steps: {call.title}", body=body)
+                          subject=f"Next steps: {call.title}", body=body, date=_drafted_at(call))
     label = f"Thank-you email · no commitments found {call.where}" if not promises else "Follow-up email"
     label += {"call": "", "deal": " · to the deal's contacts (no one on the call has an email on record)",
               "account": " · to the account's contacts (no one on the call or the deal has an email on record)",
@@ -395,6 +398,14 @@ def _said(promise: Commitment, sender: User | None) -> str:
     if first_person and (sender is None or promise.who != sender.name) and promise.statement.kind == "transcript":
         return f"{promise.who}: {sentence}"
     return sentence
+
+
+def _drafted_at(call: _Call) -> dt.datetime | None:
+    """When the draft is dated on the book's clock: now for a live book (None: the wall clock), and the end of the
+    book's last day for a historical one, so the email does not come nine years after the call it follows."""
+    if call.book_day is None or call.book_day >= dt.date.today():
+        return None
+    return dt.datetime.combine(max(call.book_day, call.day), dt.time(17, 0), tzinfo=dt.UTC)
 
 
 def build_email(*, sender: tuple[str, str | None], recipients: list[tuple[str, str]], subject: str, body: str,

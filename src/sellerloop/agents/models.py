@@ -71,3 +71,6 @@ class AgentRun(BaseModel):
     playbook: str | None = None
     acting_user: str | None = None
     generated_at: dt.datetime | None = None
+    # The book's "today" the agent judged the record on (evidence.deals.book_context): the newest activity of a
+    # historical book, the wall clock's date for a live one. Dates a person may act on count from it.
+    as_of: dt.date | None = None

@@ -17,7 +17,7 @@ from sellerloop.agents.models import CITED_KINDS, AgentRun, Item, Subject, UseCa
 from sellerloop.composers.base import Brief, Composer
 from sellerloop.composers.deterministic import DeterministicComposer
 from sellerloop.errors import BadInput
-from sellerloop.evidence.deals import DealEvidence
+from sellerloop.evidence.deals import DealEvidence, book_context
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import get_playbook
 from sellerloop.policy.access import (
@@ -103,7 +103,8 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
     return AgentRun(use_case=spec.use_case, subject=brief.subject, inputs=brief.inputs, autonomy_level=level,
                     placement=placement_for(level), items=items, dropped_unsupported=dropped,
                     composer=composer.name, playbook=brief.playbook, acting_user=acting_user_id,
-                    generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+                    generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                    as_of=book_context(session=session).as_of)
 
 
 MAX_LIMIT = 10

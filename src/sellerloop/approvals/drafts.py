@@ -63,7 +63,8 @@ def offer_for(*, run: AgentRun, item: Item, subject: str, today: dt.date | None 
         return Proposal(action="send_email", payload=payload, **common) if payload else None
     if item.kind == "recommendation" and item.action:
         what = get_action(item.action).title
-        due = (today or now().date()) + dt.timedelta(days=TAKE_UP_DAYS)
+        # On the book's clock, as the agent judged the deal: a historical book's to-dos fall in its own calendar.
+        due = (today or run.as_of or now().date()) + dt.timedelta(days=TAKE_UP_DAYS)
         payload = {"subject": _one_line(item.label or item.text)[:500], "due_date": due.isoformat(),
                    "opportunity_id": opportunity_id, "account_id": account_id,
                    "description": f"{_one_line(item.text)}\nRecommended action: {what}"}

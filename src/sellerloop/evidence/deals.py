@@ -243,12 +243,23 @@ class BookContext:
 def book_context(*, session: Session) -> BookContext:
     """Worked out once per session (a page, a command, a whole-book run) and kept in `session.info`.
 
-    "Today" is the date of the newest activity in the store, never later than the real today: a book exported
-    in 2018 (the Maven demo) is judged as of its last day, not as if every deal had been silent for years."""
+    "Today", the one book clock every agent, page and due date reads: the wall clock's date for a live book (its
+    newest activity within LIVE_WITHIN of today), else the date of its newest activity: a book exported in 2018
+    (the Maven demo) is judged as of its last day, not as if every deal had been silent for years."""
     cached = session.info.get("book_context")
     if cached is None:
         newest = session.scalar(select(func.max(Activity.occurred_at)))
-        today = dt.date.today()
-        as_of = min(newest.date(), today) if newest is not None else today
-        cached = session.info["book_context"] = BookContext(as_of, days_in_stage_norms(session=session))
+        cached = session.info["book_context"] = BookContext(book_day(newest, today=dt.date.today()),
+                                                            days_in_stage_norms(session=session))
     return cached
+
+
+LIVE_WITHIN = dt.timedelta(days=14)  # a CRM in use logs activity every few days; a quiet fortnight is an export
+
+
+def book_day(newest: dt.datetime | None, *, today: dt.date) -> dt.date:
+    """The book's today, given its newest activity: the wall clock's for a live book, the newest day for a
+    historical one (and never a day after today)."""
+    if newest is None or today - newest.date() <= LIVE_WITHIN:
+        return today
+    return newest.date()
