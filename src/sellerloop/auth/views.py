@@ -147,11 +147,11 @@ def _plain_session(request: Request):
 
 def _safe_next(target: str) -> str:
     """Only a path on this site: never an absolute URL or //host, so the sign-in page cannot be an open redirect."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/accounts"
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request, next: str = "/accounts") -> Response:
+def signin_page(request: Request, next: str = "/") -> Response:
     from sellerloop.web.app import templates
 
     return templates.TemplateResponse(request, "signin.html", {"next": _safe_next(next), "error": None})
@@ -159,7 +159,7 @@ def signin_page(request: Request, next: str = "/accounts") -> Response:
 
 @router.post("/signin", response_class=HTMLResponse)
 def signin(request: Request, login: str = Form(..., max_length=320), password: str = Form(..., max_length=1000),
-           next: str = Form("/accounts", max_length=2000), session: Session = Depends(_plain_session)) -> Response:
+           next: str = Form("/", max_length=2000), session: Session = Depends(_plain_session)) -> Response:
     from sellerloop.web.app import templates
 
     login, address = login.strip(), request.client.host if request.client else "unknown"

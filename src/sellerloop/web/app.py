@@ -151,9 +151,9 @@ def routers() -> list:
     from sellerloop.outcomes import views as outcomes_api
     from sellerloop.policy import views as policy_api
     from sellerloop.records import views as records_api
-    from sellerloop.web import agent_views, decision_views, pages, tuning_pages, views
+    from sellerloop.web import agent_views, decision_views, home, pages, tuning_pages, views
 
-    return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router,
+    return [home.router, views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router,
             records_api.router, agents_api.router, approvals_api.router, executions_api.router,
             outcomes_api.router, audit_api.router, policy_api.router, card_views.router]
 
@@ -161,9 +161,9 @@ def routers() -> list:
 def page_routers() -> list:
     """The routers that serve pages for people (HTML, forms, .eml downloads): kept out of the API's OpenAPI
     document, which describes only what a program calls."""
-    from sellerloop.web import agent_views, decision_views, pages, tuning_pages, views
+    from sellerloop.web import agent_views, decision_views, home, pages, tuning_pages, views
 
-    return [views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router]
+    return [home.router, views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router]
 
 
 DOCS_ASSETS = "/docs/assets"

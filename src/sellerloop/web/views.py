@@ -17,7 +17,7 @@ from collections import defaultdict
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput
@@ -65,11 +65,6 @@ def _pager(path: str, params: dict, result) -> dict:
         "prev": _page_url(path, params, result.page - 1) if result.page > 1 else None,
         "next": _page_url(path, params, result.page + 1) if result.page < result.pages else None,
     }
-
-
-@router.get("/", include_in_schema=False)
-def home() -> Response:
-    return RedirectResponse("/accounts", status_code=302)
 
 
 @router.get("/accounts")
