@@ -178,7 +178,7 @@ def test_a_stalled_pushed_single_threaded_quiet_deal_gets_each_finding_with_its_
     run = run_agent(session=session, use_case="next-action", subject=Subject(type="opportunity", id=deal), limit=10)
     _assert_grounded(session, run)
     labels = {r.label.split(": ", 1)[1]: r for r in _recommendations(run)}
-    stalled = labels["stalled, 90 days in Engaging (book norm 20)"]
+    stalled = labels["stalled, 90 days in Engaging (deals usually move on after 20)"]
     assert stalled.text == "Engaging since 2017-12-01." and stalled.action == "book_meeting"
     pushed = labels["close date pushed 1 time"]
     assert pushed.text == "Close date moved from 2018-02-28 to 2018-04-30."

@@ -96,3 +96,15 @@ def test_in_a_browser_a_seller_signs_in_and_sees_my_deals_first(page, site):
     expect(page.get_by_role("heading", name="My deals")).to_be_visible()
     first = page.locator("#my-deals tbody tr").first
     expect(first).to_contain_text("Reply to Malik Haddad")
+
+
+def test_a_seller_reads_recommendations_without_scores_and_opens_the_run_details_on_demand(site):
+    deal = site.ids["quiet"]
+    with _signed_in(site, site.ids["seller"]) as client:
+        seller = client.get(f"/opportunities/{deal}/panels/next-action", headers={"HX-Request": "true"}).text
+    with _signed_in(site, "t-admin") as client:
+        admin = client.get(f"/opportunities/{deal}/panels/next-action", headers={"HX-Request": "true"}).text
+    assert 'class="badge action"' in seller  # the recommendations are there
+    assert "score " not in seller and "feedback ×" not in seller
+    assert '<details class="panel-meta">' in seller and "composer:" in seller  # closed, one click away
+    assert '<details class="panel-meta" open>' in admin and "score " in admin

@@ -21,7 +21,7 @@ and the item's `ranking` says so. At most `limit` recommendations (default 3) pe
 highest score first.
 
 The reason for a recommendation is its text: the evidence lines it rests on, quoted (the verifier checks them);
-the label says in code-written words what was found ("stalled: 120 days in Engaging, book norm 45").
+the label says in code-written words what was found ("stalled, 120 days in Engaging (deals usually move on after 45)").
 """
 from __future__ import annotations
 
@@ -196,7 +196,7 @@ def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Cand
         return []
     score = WEIGHTS["stalled"] + min(0.15, 0.05 * (days / norm - STALLED_FACTOR))
     line = f"{o.stage}: {entered.isoformat()}"  # the stage history's line for this entry, verbatim
-    return [Candidate("stalled", score, f"stalled, {days} days in {o.stage} (book norm {norm:.0f})",
+    return [Candidate("stalled", score, f"stalled, {days} days in {o.stage} (deals usually move on after {norm:.0f})",
                       f"{o.stage} since {entered.isoformat()}.",
                       [cite_field("opportunity", o, "stage"), SourceRef(uri=f"stage_history:{o.id}", quote=line,
                                                               kind="stage_history")],

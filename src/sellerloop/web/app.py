@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -29,6 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from sellerloop.auth.views import csrf_token
 from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.policy.access import SEES_EVERYTHING
 from sellerloop.policy.fields import bind_viewer, is_masked
 from sellerloop.store.db import session_scope
 from sellerloop.web.marks import mark_quotes
@@ -70,7 +72,17 @@ def mmss(seconds: float | None) -> str:
 
 templates.env.globals["masked"] = is_masked
 templates.env.globals["csrf_token"] = csrf_token  # in forms and in htmx's headers (auth/views.py)
-templates.env.globals["signed_in"] = lambda request: getattr(request.state, "signed_in", None)  # policy/fields.py: a sensitive field this viewer may not see
+templates.env.globals["signed_in"] = lambda request: getattr(request.state, "signed_in", None)
+@jinja2.pass_context
+def _insider(context) -> bool:
+    """Who sees how sellerloop works inside (levels, scores, composers, policy keys): admins, RevOps, and the local
+    operator of a single-user install; a seller and a manager see plain language, with the details one click away."""
+    request = context.get("request")
+    me = getattr(request.state, "signed_in", None) if request is not None else None
+    return me is None or me["role"] in SEES_EVERYTHING
+
+
+templates.env.globals["insider"] = _insider
 templates.env.filters.update(money=_money, musd=_musd, number=_number, day=_day, when=_when, mmss=mmss,
                              marked=mark_quotes)
 
