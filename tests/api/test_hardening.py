@@ -78,3 +78,14 @@ def test_a_seller_cannot_post_a_lost_event_on_a_deal_the_record_says_is_open(api
         listed = client.get("/api/outcomes/events").json()
     assert answer.status_code == 409 and "so it was not lost" in one_line(answer)
     assert listed["total"] == 0
+
+
+def test_every_date_time_the_api_answers_says_its_timezone(api):
+    approval = api.propose_task(on=api.ids["opportunity"])
+    with api.client("manager") as client:
+        decided = client.post(f"/api/approvals/{approval}/approve").json()
+    with api.client("admin") as client:
+        audit = client.get("/api/audit", params={"page_size": 5}).json()
+    stamps = [d["at"] for d in decided["approval"]["history"]] + [decided["execution"]["executed_at"]]
+    stamps += [e["recorded_at"] for e in audit["items"]]
+    assert stamps and all(dt.datetime.fromisoformat(s).tzinfo is not None for s in stamps), stamps

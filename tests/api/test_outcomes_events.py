@@ -27,7 +27,7 @@ def test_an_event_is_stored_once_however_often_it_is_sent(api):
     body = first.json()
     assert again.json() == body
     assert (body["kind"], body["subject"], body["occurred_at"], body["source"], body["detail"]) == (
-        "email_replied", f"opportunity:{api.ids['opportunity']}", "2017-06-20T10:00:00", "api", {"thread": "t-1"})
+        "email_replied", f"opportunity:{api.ids['opportunity']}", "2017-06-20T10:00:00Z", "api", {"thread": "t-1"})
     assert listed(api, "seller")["total"] == 1
 
 

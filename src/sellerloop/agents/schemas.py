@@ -6,7 +6,6 @@ became of the same ask before.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -17,6 +16,7 @@ from sellerloop.agents.offers import Offered, Offers
 from sellerloop.agents.service import MAX_LIMIT
 from sellerloop.approvals.drafts import describe
 from sellerloop.approvals.models import EDITABLE, State
+from sellerloop.utc import UtcDateTime
 from sellerloop.web.api import MAX_ID, storable_text
 
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID), AfterValidator(storable_text)]
@@ -53,7 +53,7 @@ class PastDecision(BaseModel):
     approval_id: str
     state: State
     status: str = Field(description="in words, e.g. approved with edits by USER, done on DATE")
-    at: dt.datetime
+    at: UtcDateTime
 
 
 class OfferedItem(BaseModel):

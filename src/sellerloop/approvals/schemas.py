@@ -6,7 +6,6 @@ see.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +19,7 @@ from sellerloop.approvals.models import EDITABLE, State
 from sellerloop.executor.history import diff_as_seen
 from sellerloop.executor.schemas import ExecutionOut
 from sellerloop.policy.fields import served_user
+from sellerloop.utc import UtcDateTime
 from sellerloop.web.api import StorableJson, StorableText
 
 
@@ -33,7 +33,7 @@ class DecisionOut(BaseModel):
 
     state: State
     by: str = Field(description="a user id, agent:USE_CASE for the proposal, policy:L5, or the executor")
-    at: dt.datetime
+    at: UtcDateTime
     reason: str | None = None
     payload: dict[str, Any] | None = Field(None, description="the edited payload of approved_with_edits")
     execution_id: str | None = None
@@ -54,7 +54,7 @@ class ApprovalOut(BaseModel):
     payload: dict[str, Any] = Field(description="what runs: the approver's edited payload, else the proposal")
     proposed_payload: dict[str, Any]
     editable: list[str] = Field(description="the payload fields an approver may edit")
-    expires_at: dt.datetime | None
+    expires_at: UtcDateTime | None
     merged: int = Field(description="near-duplicate proposals folded into this one")
     history: list[DecisionOut]
 

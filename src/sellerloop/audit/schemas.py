@@ -1,18 +1,18 @@
 """The JSON shapes of the audit log in the API (audit/views.py)."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import Head, VerifyResult
+from sellerloop.utc import UtcDateTime
 
 
 class AuditEntryOut(BaseModel):
     seq: int = Field(description="the row's position in the log: 1, 2, 3, ... with no gaps")
-    recorded_at: dt.datetime = Field(description="UTC")
+    recorded_at: UtcDateTime = Field(description="UTC")
     actor: str = Field(description="a user id, or a service identity such as executor or agent:hygiene")
     action: str = Field(description="e.g. approval.approved, execution.done, policy.changed")
     subject: str = Field(description="the record (or policy file) it was about")

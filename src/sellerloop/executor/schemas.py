@@ -1,12 +1,12 @@
 """The JSON shape of an execution in the API (executor/views.py, and the answer to an approval)."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from sellerloop.executor.models import Execution
+from sellerloop.utc import UtcDateTime
 
 
 class ExecutionOut(BaseModel):
@@ -19,9 +19,9 @@ class ExecutionOut(BaseModel):
                                              "field, before, after} for a field, {created: {table, id}} for "
                                              "a new row")
     executed_by: str
-    executed_at: dt.datetime
+    executed_at: UtcDateTime
     rolled_back_by: str | None
-    rolled_back_at: dt.datetime | None
+    rolled_back_at: UtcDateTime | None
 
     @classmethod
     def of(cls, execution: Execution, *, diff: dict[str, Any]) -> ExecutionOut:

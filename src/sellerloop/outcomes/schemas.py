@@ -1,7 +1,6 @@
 """The JSON shapes of the outcomes API (outcomes/views.py): outcomes, downstream events and the report."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -10,6 +9,7 @@ from sellerloop.agents.models import Level
 from sellerloop.outcomes.events import EVENT_KINDS, MAX_EXTERNAL_ID, EventKind, EventSource
 from sellerloop.outcomes.report import Grouping, Report
 from sellerloop.outcomes.service import Kind, Outcome
+from sellerloop.utc import UtcDateTime
 from sellerloop.web.api import StorableJson
 
 
@@ -23,7 +23,7 @@ class OutcomeOut(BaseModel):
     subject: str = Field(description="the record, e.g. opportunity:ID")
     owner_id: str | None = Field(description="who owns that record")
     decided_by: str | None = Field(description="who approved or rejected it (policy:L5 for the policy)")
-    at: dt.datetime = Field(description="when it came to this")
+    at: UtcDateTime = Field(description="when it came to this")
     reason: str | None = Field(description="why, for a rejection")
 
     @classmethod
@@ -63,11 +63,11 @@ class EventOut(BaseModel):
     id: str
     kind: EventKind
     subject: str
-    occurred_at: dt.datetime
+    occurred_at: UtcDateTime
     source: EventSource = Field(description="how it arrived: api, import, or crm (read off the CRM's history)")
     external_id: str
     detail: dict[str, Any]
-    recorded_at: dt.datetime
+    recorded_at: UtcDateTime
 
 
 # --- the report (outcomes/report.py) -------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """The JSON shapes of the policy in the API (policy/views.py)."""
 from __future__ import annotations
 
-import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -9,6 +8,7 @@ from sellerloop.actions.catalogue import Risk
 from sellerloop.agents.models import Level, Placement, UseCase
 from sellerloop.policy.autonomy import LevelEvidence
 from sellerloop.policy.models import ActionName, Caps, PromotionBar
+from sellerloop.utc import UtcDateTime
 
 
 class LevelOut(BaseModel):
@@ -34,7 +34,7 @@ class EvidenceOut(BaseModel):
     action: str | None
     level: Level
     inherited: bool = Field(description="an action without a level of its own: at the use case's default")
-    since: dt.datetime | None = Field(description="when the level last changed by a promotion (null: ever)")
+    since: UtcDateTime | None = Field(description="when the level last changed by a promotion (null: ever)")
     reviewed: int
     approved_unedited: int
     approved_with_edits: int

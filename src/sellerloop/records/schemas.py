@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from sellerloop.policy.fields import masked_fields
 from sellerloop.records.models import Account, Contact, Opportunity, Task, Transcript, User
+from sellerloop.utc import UtcDateTime
 
 MASKED = Field(default_factory=list, description="fields hidden from you (sensitive, and not yours to see); "
                                                  "they read null")
@@ -112,7 +113,7 @@ class TaskOut(BaseModel):
     owner_id: str | None
     opportunity_id: str | None
     account_id: str | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
     @classmethod
     def of(cls, t: Task) -> TaskOut:
@@ -129,7 +130,7 @@ class StageOut(BaseModel):
 class TranscriptSummary(BaseModel):
     id: str
     title: str
-    occurred_at: dt.datetime | None
+    occurred_at: UtcDateTime | None
 
 
 class AccountDetail(AccountOut):
@@ -157,7 +158,7 @@ class TranscriptOut(BaseModel):
     opportunity_id: str | None
     account_id: str | None
     activity_id: str | None
-    occurred_at: dt.datetime | None
+    occurred_at: UtcDateTime | None
     source_format: str
     source_name: str | None
     synthetic: bool

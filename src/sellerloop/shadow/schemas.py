@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from sellerloop.shadow.replay import ShadowRun
 from sellerloop.shadow.service import VERDICTS, ReportSection, ShadowEvidence
+from sellerloop.utc import UtcDateTime
 
 
 class ShadowEvidenceOut(BaseModel):
@@ -25,8 +26,8 @@ class ShadowEvidenceOut(BaseModel):
     meets_bar: bool = Field(description="the compared ones meet promotion.min_reviewed and "
                                         "min_approved_unedited_share; support for a promotion, never its bar")
     reasons: list[str]
-    since: dt.datetime | None
-    until: dt.datetime | None
+    since: UtcDateTime | None
+    until: UtcDateTime | None
 
     @classmethod
     def of(cls, e: ShadowEvidence) -> ShadowEvidenceOut:
@@ -60,7 +61,7 @@ class ExampleOut(BaseModel):
     record: str = Field(description="the record, e.g. opportunity:ID")
     would_have: str = Field(description="the would-be action and where the level above would have put it")
     person: str = Field(description="what the person did, or why it is not comparable (yet)")
-    as_of: dt.datetime
+    as_of: UtcDateTime
 
 
 class ReportOut(BaseModel):
