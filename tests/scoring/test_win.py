@@ -96,6 +96,41 @@ def test_a_rebuild_gives_the_same_state_every_time_and_bumps_the_version(maven_w
     assert first.closed_deals == 6711 and first.won == 4238
 
 
+def test_a_rebuild_over_the_same_closed_deals_keeps_the_state_without_fitting_again(maven_writable, monkeypatch):
+    with session_scope(maven_writable) as s:
+        rebuild(session=s)
+        state = _state(s)
+    fits = []
+    real_fit = SellerloopScorer.fit
+    monkeypatch.setattr(SellerloopScorer, "fit", lambda self, deals: fits.append(len(deals)) or real_fit(self, deals))
+    with session_scope(maven_writable) as s:
+        rebuild(session=s)
+        again = _state(s)
+    assert fits == []
+    assert state.pop("rebuilt_at") <= again.pop("rebuilt_at")
+    assert state == again
+    with session_scope(maven_writable) as s:  # one more deal lost: the closed deals differ, so it fits again
+        deal = s.scalars(select(Opportunity).where(Opportunity.stage == "Engaging").order_by(Opportunity.id)).first()
+        deal.stage, deal.close_date = "Lost", dt.date(2017, 12, 30)
+    with session_scope(maven_writable) as s:
+        info = rebuild(session=s)
+    assert fits == [6712] and info.closed_deals == 6712 and info.won == 4238
+
+
+def test_a_rebuild_after_deals_were_counted_one_by_one_fits_again(maven_writable, monkeypatch):
+    with session_scope(maven_writable) as s:
+        rebuild(session=s)
+        deal = s.scalars(select(Opportunity).where(Opportunity.stage == "Won").order_by(Opportunity.id)).first()
+        assert observe_closed(session=s, opportunity_id=deal.id, won=False)  # counted twice until the rebuild
+    fits = []
+    real_fit = SellerloopScorer.fit
+    monkeypatch.setattr(SellerloopScorer, "fit", lambda self, deals: fits.append(len(deals)) or real_fit(self, deals))
+    with session_scope(maven_writable) as s:
+        info = rebuild(session=s)
+        assert _state(s)["recent"] == {}
+    assert fits == [6711] and (info.closed_deals, info.won) == (6711, 4238)
+
+
 def test_on_maven_every_deal_gets_the_base_rate_because_no_field_predicted_outcomes_out_of_time(maven_writable):
     with session_scope(maven_writable) as s:
         info = rebuild(session=s)
