@@ -18,8 +18,10 @@ from sellerloop.agents.service import verify_items
 from sellerloop.composers.deterministic import DeterministicComposer
 from sellerloop.config import get_settings
 from sellerloop.evidence.deals import book_context, load_deals
+from sellerloop.evidence.sources import remember_resolved
 from sellerloop.playbooks.service import element_coverage, get_playbook
 from sellerloop.records.models import OPEN_STAGES, Opportunity
+from sellerloop.scoring.feedback import action_feedback
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import open_engine
 
@@ -32,6 +34,7 @@ def main() -> None:
     playbook = get_playbook()
     with session_scope(engine) as session:
         context = book_context(session=session)
+        action_feedback(session=session)  # as run-all: worked out once, before the deals
         ids = list(session.scalars(select(Opportunity.id).where(Opportunity.stage.in_(OPEN_STAGES))
                                    .order_by(Opportunity.id).limit(args.deals)))
     spent = dict.fromkeys(("load", "coverage", "next-action gather", "hygiene gather", "compose", "verify"), 0.0)
@@ -39,6 +42,7 @@ def main() -> None:
     for start in range(0, len(ids), 500):
         with session_scope(engine) as session:
             session.info["book_context"] = context
+            remember_resolved(session)
             t = time.perf_counter()
             opportunities = session.scalars(select(Opportunity).where(Opportunity.id.in_(ids[start:start + 500]))
                                             .order_by(Opportunity.id)).all()

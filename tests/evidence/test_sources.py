@@ -102,3 +102,25 @@ def test_source_show_of_a_bad_uri_exits_2_with_one_line(book, cli, uri, reason):
     assert result.exit_code == 2
     assert reason in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_read_only_session_that_remembers_sources_reads_each_one_once(book, engine):
+    from sqlalchemy import event
+
+    from sellerloop.evidence.sources import remember_resolved
+
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with session_scope(engine) as s:
+        remember_resolved(s)
+        first = resolve_source(session=s, uri="activity:a-1")
+        s.expunge_all()  # not even the identity map holds the row now
+        read = len(statements)
+        again = resolve_source(session=s, uri="activity:a-1")
+        assert again is first and len(statements) == read
+    with session_scope(engine) as s:  # a session that has not asked for it reads the record every time
+        resolve_source(session=s, uri="activity:a-1")
+        s.expunge_all()
+        read = len(statements)
+        resolve_source(session=s, uri="activity:a-1")
+        assert len(statements) > read

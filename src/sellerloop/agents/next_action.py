@@ -113,8 +113,10 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
     reweigh(candidates, playbook=playbook, feedback=action_feedback(session=session), segment=segment)
     facts = FactList()
     # Said on the panel as "2 of 3 shown": the cap, and how many distinct actions the findings supported before it.
-    possible = len(choose(candidates, playbook=playbook, limit=len(candidates) or 1, per_deal=not on_account))
-    for choice in choose(candidates, playbook=playbook, limit=limit, per_deal=not on_account):
+    # Choosing is greedy in score order, so the best `limit` are the first `limit` of choosing without a cap.
+    supported = choose(candidates, playbook=playbook, limit=len(candidates) or 1, per_deal=not on_account)
+    possible = len(supported)
+    for choice in supported[:limit]:
         c = choice.candidate
         sources, statement = c.sources, c.statement
         if on_account:  # say which deal each action is for, quoting its name
@@ -137,7 +139,10 @@ def reweigh(candidates: list[Candidate], *, playbook: Playbook, feedback: Action
 
 def _action_for(c: Candidate, spec: Element) -> str:
     """The action a candidate recommends for a playbook element: its first suitable one the element lists."""
-    return next((a for a in c.actions if a in spec.actions), spec.actions[0])
+    for action in c.actions:
+        if action in spec.actions:
+            return action
+    return spec.actions[0]
 
 
 def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_deal: bool = True) -> list[_Choice]:

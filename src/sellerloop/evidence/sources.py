@@ -113,7 +113,11 @@ def resolve_source(*, session: Session, uri: str) -> ResolvedSource:
     resolver = _RESOLVERS.get(kind)
     if resolver is None:
         raise BadInput(f"unknown source kind {kind!r} in {uri!r}; known: {', '.join(sorted(_RESOLVERS))}, http(s)")
-    return _visible(session, resolver(session, uri, rest))
+    source = _visible(session, resolver(session, uri, rest))
+    if session.info.get(REMEMBER_RESOLVED):
+        preloaded = preloaded if preloaded is not None else session.info.setdefault(PRELOADED, {})
+        preloaded[uri] = source  # seen by this session's viewer: kept as a preloaded source is
+    return source
 
 
 def _visible(session: Session, source: ResolvedSource) -> ResolvedSource:
@@ -137,6 +141,7 @@ def _visible(session: Session, source: ResolvedSource) -> ResolvedSource:
 
 
 PRELOADED = "sellerloop.preloaded_sources"
+REMEMBER_RESOLVED = "sellerloop.remember_resolved_sources"
 
 
 def preload_sources(*, session: Session, sources: Iterable[ResolvedSource]) -> None:
@@ -146,6 +151,13 @@ def preload_sources(*, session: Session, sources: Iterable[ResolvedSource]) -> N
     sources are built from those rows by the same functions the resolvers use, so the text is the same. Only
     for read-only sessions (agents never write), whose rows cannot change under them."""
     session.info.setdefault(PRELOADED, {}).update((source.uri, source) for source in sources)
+
+
+def remember_resolved(session: Session) -> None:
+    """Keep every source this session resolves for the rest of it, as if preloaded: an agent quotes a record and
+    the verifier then checks the quote against the same record, which is read once. Only for read-only
+    sessions, as preload_sources."""
+    session.info[REMEMBER_RESOLVED] = True
 
 
 def cite_whole(*, session: Session, uri: str) -> SourceRef:

@@ -222,11 +222,12 @@ class Playbook(_Frozen):
                                      f"elements: {', '.join(e.key for e in self.elements)}")
         return self
 
+    @cached_property
+    def _by_key(self) -> dict[str, Element]:
+        return {element.key: element for element in self.elements}
+
     def element(self, key: str) -> Element:
-        for element in self.elements:
-            if element.key == key:
-                return element
-        raise KeyError(key)
+        return self._by_key[key]  # KeyError for a key the playbook does not have
 
     def exit_criteria(self, stage: str) -> tuple[str, ...]:
         """The elements that need evidence before a deal leaves `stage` (empty if the stage has none)."""

@@ -37,6 +37,7 @@ from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, proposals_from_r
 from sellerloop.approvals.service import now as approvals_now
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.deals import book_context, load_deals
+from sellerloop.evidence.sources import remember_resolved
 from sellerloop.playbooks.service import get_playbook
 from sellerloop.policy.access import account_filter, get_user, opportunity_filter, visible_owner_ids
 from sellerloop.policy.fields import bind_viewer, decide_fields
@@ -45,6 +46,7 @@ from sellerloop.policy.models import Policy, rank
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript, User
 from sellerloop.runs.models import AgentBatch, AgentOutput
+from sellerloop.scoring.feedback import action_feedback
 from sellerloop.shadow.service import BookRecorder, shadowed
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.store.upsert import upsert
@@ -119,6 +121,10 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
         batch.total = skipped + sum(_runs(c) for c in chunks)
         batch.done = skipped
         context = book_context(session=session)
+        if "next-action" in use_cases:
+            # How people took each action, which ranks every deal's actions: worked out once here, so that the
+            # forked workers inherit it (and the modules it reads) rather than each working it out again.
+            action_feedback(session=session)
         # Use cases the policy runs in shadow: what their level up would have done is recorded with each chunk.
         in_shadow = shadowed(session_policy(session), use_cases)
         shadow = BookRecorder(policy=session_policy(session), use_cases=in_shadow, day=context.as_of) \
@@ -331,6 +337,7 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
         # "today" and the norms are): a few thousand owners are asked about once, not once per chunk.
         bind_viewer(session, user=get_user(session=session, user_id=acting_user) if acting_user else None,
                     agents=chunk.use_cases, decisions=_field_decisions)
+        remember_resolved(session)  # the chunk only reads: a source cited and then verified is read once
         if chunk.kind == "opportunity":
             opportunities = session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk.ids))
                                             .order_by(Opportunity.id)).all()

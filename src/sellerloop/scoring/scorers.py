@@ -22,8 +22,6 @@ from typing import Protocol
 
 import numpy as np
 from scipy.special import expit, logit
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from sellerloop.scoring.features import (
     CUMULATIVE,
@@ -120,6 +118,11 @@ class SklearnLogistic(_Featured):
     name = "sklearn"
 
     def fit(self, deals: Sequence[DealFacts]) -> SklearnLogistic:
+        # Imported here: scikit-learn takes over a second to import, and only fitting needs it (this comparison
+        # and the calibration of a rebuild); scoring, and every agent process of a whole-book run, do without.
+        from sklearn.feature_extraction import DictVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         rows, labels = _rows(self.learning(deals), [f.won for f in deals])
         self.vectoriser = DictVectorizer()
         self.model = LogisticRegression(max_iter=2000).fit(self.vectoriser.fit_transform(rows), labels)
@@ -246,6 +249,8 @@ class CountModel:
         x, y = np.array(scores), np.array(outcomes, dtype=bool)
         if len(x) < MIN_CALIBRATION_ROWS or x.std() == 0 or y.all() or not y.any():
             return len(x)
+        from sklearn.linear_model import LogisticRegression  # only when calibrating (see SklearnLogistic.fit)
+
         fit = LogisticRegression(C=np.inf).fit(x.reshape(-1, 1), y)
         slope = float(fit.coef_[0, 0])
         # The slope's standard error from the fit's Fisher information (statsmodels would say the same).
