@@ -9,6 +9,7 @@ its own. Coverage is timed separately and then served from the deal's memo to bo
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from sellerloop.evidence.deals import book_context, load_deals
 from sellerloop.evidence.sources import remember_resolved
 from sellerloop.playbooks.service import element_coverage, get_playbook
 from sellerloop.records.models import OPEN_STAGES, Opportunity
+from sellerloop.runs.service import WORKER_GC_THRESHOLD
 from sellerloop.scoring.feedback import action_feedback
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import open_engine
@@ -31,6 +33,8 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=10_000)
     args = parser.parse_args()
     engine = open_engine(get_settings().database_url)
+    gc.freeze()  # as in a run-all worker (runs.service._start_pool_worker)
+    gc.set_threshold(*WORKER_GC_THRESHOLD)
     playbook = get_playbook()
     with session_scope(engine) as session:
         context = book_context(session=session)

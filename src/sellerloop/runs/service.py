@@ -20,6 +20,7 @@ A use case the policy runs in shadow also has what its level up would have done 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import time
@@ -302,7 +303,7 @@ def _execute(chunks: list[_Chunk], job: tuple, workers: int) -> Iterator[tuple[l
     # fork: the children inherit the loaded code (no second import of sellerloop); the engine is made anew
     # in each child (a connection must never cross a fork).
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with context.Pool(workers, initializer=_start_worker, initargs=(job,)) as pool:
+    with context.Pool(workers, initializer=_start_pool_worker, initargs=(job,)) as pool:
         yield from pool.imap_unordered(_run_chunk, chunks)
 
 
@@ -315,6 +316,18 @@ def _field_decisions_for(session: Session, user: User | None, chunks: list[_Chun
     for agents in {c.use_cases for c in chunks}:
         decided |= decide_fields(session, user=user, agents=agents, sensitive=sensitive, owner_ids=owner_ids)
     return decided
+
+
+# A worker allocates millions of short-lived objects (rows, sentences, claims) and keeps few: at Python's default
+# thresholds the cyclic collector ran every 700 allocations and took a sixth of a worker's time (1.27 -> 1.05 ms
+# per deal). What a worker inherits from the fork (code, the batch's context) is frozen out of every collection.
+WORKER_GC_THRESHOLD = (50_000, 20, 20)
+
+
+def _start_pool_worker(job: tuple) -> None:
+    gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLD)
+    _start_worker(job)
 
 
 def _start_worker(job: tuple) -> None:
@@ -373,7 +386,10 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
                              "dropped_unsupported": run.dropped_unsupported,
                              # Unset item fields left out: a third of the size, and AgentRun reads it back the same.
                              "output": run.model_dump_json(exclude_none=True)})
-        session.rollback()  # agents only read; nothing of theirs is ever written from here
+        # Agents only read: nothing of theirs is ever written from here. The chunk's rows are let go in one pass
+        # (a rollback alone would first expire each of them, then closing would detach them).
+        session.expunge_all()
+        session.rollback()
     return rows, totals
 
 
