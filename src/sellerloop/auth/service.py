@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from sellerloop.auth.models import ApiToken, Credential, WebSession
@@ -135,26 +135,27 @@ def user_for_token(*, session: Session, token: str) -> User | None:
     row = session.get(ApiToken, token_id) if token_id and secret else None
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _sha256(secret)):
         return None
-    _note_use(session, row)
+    if row.last_used_at is None or now() - row.last_used_at >= TOKEN_USE_PRECISION:
+        session.info[TOKEN_USED] = row.id  # written by note_token_use once the request's session is done
     return session.get(User, row.user_id)
 
 
 TOKEN_USE_PRECISION = dt.timedelta(minutes=1)
+TOKEN_USED = "sellerloop.token_used"  # session.info: the id of a token whose use is to be written down
 
 
-def _note_use(session: Session, row: ApiToken) -> None:
-    """Record when a token was last used, at most once a minute, in a short transaction of its own. Writing it in
-    the request's own transaction on every call held SQLite's write lock for the whole request: 50 scripts at
-    once got errors instead of answers. A minute is precise enough to tell a live token from a forgotten one."""
+def note_token_use(*, engine: Engine, token_id: str) -> None:
+    """Record when a token was last used, at most once a minute, in a short transaction of its own, after the
+    request's session has given its connection back. Written in the request's transaction on every call, it held
+    SQLite's write lock for the whole request (50 scripts at once: errors, no answers); written on a second
+    connection while the request still held its first, it starved the pool (50 scripts: 30 s time-outs). A
+    minute is precise enough to tell a live token from a forgotten one."""
     at = now()
-    if row.last_used_at is not None and at - row.last_used_at < TOKEN_USE_PRECISION:
-        return
-    with session.get_bind().connect() as connection:
+    with engine.begin() as connection:
         connection.execute(update(ApiToken).where(
-            ApiToken.id == row.id,
+            ApiToken.id == token_id,
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= at - TOKEN_USE_PRECISION))
             .values(last_used_at=at))
-        connection.commit()
 
 
 def revoke_token(*, session: Session, token_id: str) -> None:

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 from starlette.middleware.sessions import SessionMiddleware
 
+from sellerloop.auth.service import TOKEN_USED, note_token_use
 from sellerloop.auth.views import csrf_token
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.policy.access import SEES_EVERYTHING
@@ -119,6 +120,9 @@ def get_session(request: Request) -> Iterator[Session]:
         if user is not None:
             bind_viewer(session, user=user)
         yield session
+    token_used = session.info.get(TOKEN_USED)
+    if token_used is not None:  # now that the request's connection is back in the pool (auth/service.py)
+        note_token_use(engine=request.app.state.engine, token_id=token_used)
 
 
 def wants_json(request: Request) -> bool:
