@@ -18,6 +18,7 @@ from sellerloop.policy.access import (
     require_account,
     require_opportunity,
     require_transcript,
+    visible_opportunity_ids,
     visible_owner_ids,
 )
 from sellerloop.policy.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES, decide
@@ -110,6 +111,9 @@ def test_the_sql_list_filters_show_exactly_what_cedar_allows_for_every_user_and_
         owners = visible_owner_ids(session=book, user=user)
         listed_deals = set(book.scalars(select(Opportunity.id).where(opportunity_filter(owners))))
         listed_accounts = set(book.scalars(select(Account.id).where(account_filter(owners))))
+        # The batch check (an approvals list) decides the same as the filter, and so as require_opportunity.
+        assert visible_opportunity_ids(session=book, user=user,
+                                       opportunity_ids=[d for d, _ in opportunities]) == listed_deals
         # An opportunity's decision depends only on (user, owner): decide once per owner, apply to each deal,
         # and check one real require_opportunity per owner too.
         by_owner: dict[str | None, bool] = {}

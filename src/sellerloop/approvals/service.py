@@ -33,6 +33,7 @@ from sellerloop.policy.access import (
     require_account,
     require_contact,
     require_opportunity,
+    visible_opportunity_ids,
     visible_owner_ids,
 )
 from sellerloop.policy.fields import field_hidden
@@ -307,8 +308,11 @@ def list_approvals(*, session: Session, user_id: str | None = None, state: str |
     user = _person(session, user_id) if user_id else None
     if visible_owner_ids(session=session, user=user) is None:
         return [Approval.model_validate(r.approval) for r in rows]
-    return [_as_seen_by(session, Approval.model_validate(r.approval), user)
-            for r in rows if _may_see(session, r.subject, user)]
+    deals = visible_opportunity_ids(session=session, user=user, opportunity_ids=(
+        r.subject.partition(":")[2] for r in rows if r.subject.startswith("opportunity:")))
+    return [_as_seen_by(session, Approval.model_validate(r.approval), user) for r in rows
+            if (r.subject.partition(":")[2] in deals if r.subject.startswith("opportunity:")
+                else _may_see(session, r.subject, user))]
 
 
 HIDDEN = "(hidden)"

@@ -8,11 +8,13 @@ pair of a real book.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.policy.permissions import Decision, decide, decide_any
+from sellerloop.policy.permissions import Decision, decide, decide_any, decide_each
 from sellerloop.records.models import Account, Contact, Opportunity, OpportunityContact, Transcript, User
 
 SEES_EVERYTHING = {"admin", "revops"}
@@ -90,6 +92,24 @@ def require_opportunity(*, session: Session, user: User | None, opportunity_id: 
     if not decision.allowed:
         raise AccessDenied(_denied(user, f"opportunity {opportunity_id!r}", decision))
     return opportunity
+
+
+def visible_opportunity_ids(*, session: Session, user: User | None, opportunity_ids: Iterable[str]) -> set[str]:
+    """The ids among `opportunity_ids` that `user` may see, as require_opportunity decides one, but with one query
+    and one Cedar batch for them all: a list of a few hundred approvals asked one at a time cost 0.3 s. Ids of no
+    opportunity are left out."""
+    wanted = sorted(set(opportunity_ids))
+    if not wanted:
+        return set()
+    # Whole rows, not two columns: the caller usually reads them next (from the session, without a query).
+    owners = {o.id: o.owner_id for o in session.scalars(select(Opportunity).where(Opportunity.id.in_(wanted)))}
+    if user is None:
+        return set(owners)
+    distinct = sorted(set(owners.values()), key=lambda o: (o is None, o or ""))
+    allowed = {owner for owner, decision in zip(distinct, decide_each(
+        principal=user, action="view", resource_kind="Opportunity", owner_ids=distinct, session=session))
+        if decision.allowed}
+    return {deal for deal, owner in owners.items() if owner in allowed}
 
 
 def require_contact(*, session: Session, user: User | None, contact_id: str, agent: str | None = None) -> Contact:
