@@ -26,7 +26,7 @@ from sellerloop.store.db import session_scope
 from sellerloop.verifier.models import SourceRef
 from sellerloop.web import agent_views
 from sellerloop.web.agent_views import panel_context
-from sellerloop.web.app import templates
+from sellerloop.web.deps import templates
 from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL
 
 HX = {"HX-Request": "true"}

@@ -29,7 +29,7 @@ from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
 from sellerloop.web.api import ERRORS, MAX_ID, acting_person
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api", tags=["agents"], responses=ERRORS)
 

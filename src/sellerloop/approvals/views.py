@@ -17,7 +17,7 @@ from sellerloop.approvals.schemas import ApprovalOut, ApproveRequest, DecisionRe
 from sellerloop.approvals.service import get_approval
 from sellerloop.policy.fields import served_user
 from sellerloop.web.api import ERRORS, Page, Paging, acting_person, paging
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api/approvals", tags=["approvals"], responses=ERRORS)
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from sellerloop.audit.schemas import AuditEntryOut, AuditVerifyOut
 from sellerloop.audit.service import LIMITS, Head, find_entries, head, verify
 from sellerloop.web.api import ERRORS, Page, Paging, paging, require_governor
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], responses=ERRORS)
 READ_THE_LOG = "read the audit log"

@@ -33,7 +33,7 @@ from sellerloop.policy.fields import served_user
 from sellerloop.records.service import get_account, get_opportunity
 from sellerloop.store.db import session_scope
 from sellerloop.web.agent_views import record_panels
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from sellerloop.executor.models import Execution
 from sellerloop.executor.schemas import ExecutionOut
 from sellerloop.policy.fields import served_user
 from sellerloop.web.api import ERRORS, Page, Paging, acting_person, paging
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api/executions", tags=["executions"], responses=ERRORS)
 

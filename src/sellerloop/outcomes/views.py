@@ -20,7 +20,7 @@ from sellerloop.outcomes.service import Kind, list_outcomes
 from sellerloop.policy.access import visible_owner_ids
 from sellerloop.policy.fields import served_user
 from sellerloop.web.api import ERRORS, Page, Paging, paging
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api/outcomes", tags=["outcomes"], responses=ERRORS)
 MAX_EVENTS = 1000  # events in one request: a day of a busy CRM's webhooks; more is a bulk load, use the import

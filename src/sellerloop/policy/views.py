@@ -24,7 +24,7 @@ from sellerloop.policy.schemas import (
 )
 from sellerloop.policy.service import policy_file_in_force, policy_in_force
 from sellerloop.web.api import ERRORS, acting_person, require_governor
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api/policy", tags=["policy"], responses=ERRORS)
 

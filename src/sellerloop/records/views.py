@@ -33,7 +33,7 @@ from sellerloop.records.service import (
     search_opportunities,
 )
 from sellerloop.web.api import ERRORS, MAX_ID, Page, Paging, paging
-from sellerloop.web.app import get_session
+from sellerloop.web.deps import get_session
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 

@@ -38,7 +38,7 @@ from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.evidence.sources import ResolvedSource, UnknownSource, field_label, resolve_source
 from sellerloop.records.models import Contact, OpportunityContact, Transcript
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 from sellerloop.web.decision_views import panel_offers
 from sellerloop.web.marks import has_quote
 

@@ -1,7 +1,7 @@
 """The web app: server-rendered record pages (Jinja2 + htmx) and, under /api, JSON.
 
 `create_app(engine=...)` is the only entry point; `sellerloop serve` and `sellerloop demo` call it, and the
-tests serve it with uvicorn on a loopback port. Each request gets its own session (`get_session`). Errors
+tests serve it with uvicorn on a loopback port. Each request gets its own session (`web/deps.py: get_session`). Errors
 a person can act on (SellerloopError, bad query parameters, unknown paths) become their 4xx status with a
 one-line message: an HTML page for browsers, `{"detail": message}` for /api paths and JSON clients. Never a
 traceback.
@@ -10,135 +10,46 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from swagger_ui_bundle import swagger_ui_path
 from starlette.middleware.sessions import SessionMiddleware
+from swagger_ui_bundle import swagger_ui_path
 
-from sellerloop.auth.service import TOKEN_USED, note_token_use
-from sellerloop.auth.views import csrf_token
-from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.policy.access import SEES_EVERYTHING
-from sellerloop.policy.fields import bind_viewer, is_masked
-from sellerloop.store.db import session_scope
-from sellerloop.web.marks import mark_quotes
+from sellerloop.agents import views as agents_api
+from sellerloop.approvals import views as approvals_api
+from sellerloop.audit import views as audit_api
+from sellerloop.auth import views as auth_views
+from sellerloop.auth.service import SignInThrottle, session_secret
+from sellerloop.cards import views as card_views
+from sellerloop.config import get_settings
+from sellerloop.errors import SellerloopError
+from sellerloop.executor import views as executions_api
+from sellerloop.outcomes import views as outcomes_api
+from sellerloop.policy import views as policy_api
+from sellerloop.records import views as records_api
+from sellerloop.web import agent_views, decision_views, home, pages, tuning_pages, views
+from sellerloop.web.deps import error_response, wants_json
+from sellerloop.web.identity import SignInRequired, csrf_protect, signin_redirect
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
 log = logging.getLogger("sellerloop.web")
+HERE = Path(__file__).parent
 
-
-def _money(value) -> str:
-    return "" if value is None else f"${value:,.0f}"
-
-
-def _musd(value) -> str:
-    return "" if value is None else f"${value:,.1f} M"
-
-
-def _number(value) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def _day(value) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d")
-
-
-def _when(value) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
-
-
-def mmss(seconds: float | None) -> str:
-    """12.5 -> "0:12", 754 -> "12:34", 3725 -> "1:02:05"; "" when the utterance is not timed."""
-    if seconds is None:
-        return ""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-templates.env.globals["masked"] = is_masked
-templates.env.globals["csrf_token"] = csrf_token  # in forms and in htmx's headers (auth/views.py)
-templates.env.globals["signed_in"] = lambda request: getattr(request.state, "signed_in", None)
-@jinja2.pass_context
-def _insider(context) -> bool:
-    """Who sees how sellerloop works inside (levels, scores, composers, policy keys): admins, RevOps, and the local
-    operator of a single-user install; a seller and a manager see plain language, with the details one click away."""
-    request = context.get("request")
-    me = getattr(request.state, "signed_in", None) if request is not None else None
-    return me is None or me["role"] in SEES_EVERYTHING
-
-
-templates.env.globals["insider"] = _insider
-templates.env.filters.update(money=_money, musd=_musd, number=_number, day=_day, when=_when, mmss=mmss,
-                             marked=mark_quotes)
-
-STATUS_TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
-                 422: "Bad request", 500: "Something went wrong"}
-
-
-VIEWER_PARAM = "as"
-MAX_USER_ID = 64
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, serving the person the request is for (auth/views.py: an API token, the signed-in
-    user). Every page, panel and API answer then holds only the records they may see, with the sensitive fields
-    they may not see masked (records.service, policy/fields.py). An error rolls back whatever the request did.
-
-    On a server started without sign-in the request is the local operator's, as on the CLI without `--as`, and
-    `?as=USER_ID` previews what that user would see. With sign-in, `?as=` may only name the person signed in."""
-    from sellerloop.auth.views import request_user
-    from sellerloop.policy.access import AccessDenied, get_user
-
-    as_user = request.query_params.get(VIEWER_PARAM)
-    if as_user is not None and (not as_user.strip() or len(as_user) > MAX_USER_ID):
-        raise BadInput(f"{VIEWER_PARAM}: a user id of 1 to {MAX_USER_ID} characters is required")
-    with session_scope(request.app.state.engine) as session:
-        user = request_user(request, session)
-        if as_user is not None:
-            if user is None and not request.app.state.sign_in:
-                user = get_user(session=session, user_id=as_user)
-            elif user is None or as_user != user.id:
-                raise AccessDenied(f"{VIEWER_PARAM}={as_user}: you are signed in as someone else")
-        # What templates show of the person: plain values, which outlive the session (error pages render after it).
-        request.state.signed_in = {"id": user.id, "name": user.name, "role": user.role} if user else None
-        if user is not None:
-            bind_viewer(session, user=user)
-        yield session
-    token_used = session.info.get(TOKEN_USED)
-    if token_used is not None:  # now that the request's connection is back in the pool (auth/service.py)
-        note_token_use(engine=request.app.state.engine, token_id=token_used)
-
-
-def wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/api"):
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
-    if wants_json(request):
-        return JSONResponse({"detail": message}, status_code=status, headers=headers)
-    return templates.TemplateResponse(
-        request, "error.html",
-        {"status": status, "title": STATUS_TITLES.get(status, "Error"), "message": message},
-        status_code=status, headers=headers)
+# The routers that serve pages for people (HTML, forms, .eml downloads): kept out of the API's OpenAPI document,
+# which describes only what a program calls.
+PAGE_ROUTERS = [auth_views.router, home.router, views.router, pages.router, tuning_pages.router, agent_views.router,
+                decision_views.router]
+# Every router the app serves, in one place: pages first, then the JSON API, then the CRM integrations.
+ROUTERS = PAGE_ROUTERS + [records_api.router, agents_api.router, approvals_api.router, executions_api.router,
+                          outcomes_api.router, audit_api.router, policy_api.router, card_views.router]
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -155,31 +66,6 @@ API_DESCRIPTION = (
     "Records, agent runs, recommendations, drafts, approvals, executions, rollback, outcomes, audit and policy. "
     "Authenticate with `Authorization: Bearer <token>` (`sellerloop users token USER`). Every answer holds only "
     "what that user may see; errors are JSON `{\"detail\": \"one line\"}` with a 4xx status.")
-
-
-def routers() -> list:
-    """Every router the app serves, in one place: pages first, then the JSON API, then the CRM integrations."""
-    from sellerloop.agents import views as agents_api
-    from sellerloop.approvals import views as approvals_api
-    from sellerloop.audit import views as audit_api
-    from sellerloop.cards import views as card_views
-    from sellerloop.executor import views as executions_api
-    from sellerloop.outcomes import views as outcomes_api
-    from sellerloop.policy import views as policy_api
-    from sellerloop.records import views as records_api
-    from sellerloop.web import agent_views, decision_views, home, pages, tuning_pages, views
-
-    return [home.router, views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router,
-            records_api.router, agents_api.router, approvals_api.router, executions_api.router,
-            outcomes_api.router, audit_api.router, policy_api.router, card_views.router]
-
-
-def page_routers() -> list:
-    """The routers that serve pages for people (HTML, forms, .eml downloads): kept out of the API's OpenAPI
-    document, which describes only what a program calls."""
-    from sellerloop.web import agent_views, decision_views, home, pages, tuning_pages, views
-
-    return [home.router, views.router, pages.router, tuning_pages.router, agent_views.router, decision_views.router]
 
 
 DOCS_ASSETS = "/docs/assets"
@@ -203,8 +89,6 @@ class FramingHeaders:
 
         async def send_framed(message):
             if message["type"] == "http.response.start":
-                from sellerloop.config import get_settings
-
                 headers = MutableHeaders(scope=message)
                 if embed:
                     headers["Content-Security-Policy"] = f"frame-ancestors {get_settings().embed_frame_ancestors}"
@@ -228,25 +112,18 @@ async def _lifespan(app: FastAPI):
 
 def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None = None) -> FastAPI:
     """The web app. `sign_in=False` serves everything as the local operator (tests of pages, a single-user
-    install on loopback); the default asks everyone to sign in (auth/views.py)."""
-    # here, not at the top: the views import get_session and templates from us
-    from sellerloop.auth import views as auth_views
-    from sellerloop.auth.service import SignInThrottle, session_secret
-    from sellerloop.config import get_settings
-
+    install on loopback); the default asks everyone to sign in (web/identity.py)."""
     app = FastAPI(title="sellerloop", description=API_DESCRIPTION, docs_url=None, lifespan=_lifespan,
-                  openapi_url="/api/openapi.json", redoc_url=None, dependencies=[Depends(auth_views.csrf_protect)],
+                  openapi_url="/api/openapi.json", redoc_url=None, dependencies=[Depends(csrf_protect)],
                   max_body_size=MAX_BODY_BYTES)
     app.state.engine = engine
     app.state.sign_in = sign_in
     # Signs session cookies and the short-lived tokens pages hand out (drafts to decide on, embed links).
     app.state.secret_key = secret_key or session_secret(get_settings().home)
     app.state.sign_in_throttle = SignInThrottle()
-    app.include_router(auth_views.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    pages_only = page_routers()
-    for router in routers():
-        app.include_router(router, include_in_schema=not any(router is page for page in pages_only))
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=not any(router is page for page in PAGE_ROUTERS))
 
     # The API docs from files shipped in a package (swagger-ui-bundle-v2), not a CDN: they work with no internet.
     app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
@@ -281,12 +158,12 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     def healthz() -> dict:
         return {"ok": True}
 
-    @app.exception_handler(auth_views.SignInRequired)
-    async def sign_in_first(request: Request, exc: auth_views.SignInRequired) -> Response:
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
         if wants_json(request) or request.headers.get("authorization"):
             return JSONResponse({"detail": exc.one_line()}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
-        return auth_views.signin_redirect(request)
+        return signin_redirect(request)
 
     @app.exception_handler(SellerloopError)
     async def sellerloop_error(request: Request, exc: SellerloopError) -> Response:
@@ -313,4 +190,4 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
     return app
 
 
-__all__ = ["create_app", "get_session", "templates"]
+__all__ = ["ROUTERS", "create_app"]

@@ -41,7 +41,7 @@ from sellerloop.policy.fields import served_user
 from sellerloop.policy.levels import placement_for
 from sellerloop.records.models import Account, Opportunity
 from sellerloop.records.service import opportunity_view
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 
 router = APIRouter(include_in_schema=False)
 

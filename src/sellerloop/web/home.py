@@ -21,7 +21,7 @@ from sellerloop.evidence.deals import book_context
 from sellerloop.policy.access import SEES_EVERYTHING, visible_owner_ids
 from sellerloop.policy.fields import served_user
 from sellerloop.records.models import OPEN_STAGES, Activity, Opportunity, Task
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 
 router = APIRouter(default_response_class=HTMLResponse)
 DUE_SOON = dt.timedelta(days=2)  # a task due within two days needs the seller today

@@ -46,7 +46,7 @@ from sellerloop.policy.levels import KILL_SWITCH_LEVEL, level_for
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, load_policy, policy_file_in_force
 from sellerloop.records.models import Account, Contact, Opportunity, Transcript, User, Utterance
 from sellerloop.records.service import get_opportunity, get_transcript
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 from sellerloop.web.marks import has_quote
 from sellerloop.web.views import MAX_PAGE, overlapping, parse_rows, parse_span
 

@@ -11,7 +11,7 @@ from sellerloop.policy.access import AccessDenied
 from sellerloop.policy.autonomy import PROMOTERS
 from sellerloop.policy.fields import served_user
 from sellerloop.scoring.tuning import tuning_report
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 
 router = APIRouter(default_response_class=HTMLResponse)
 

@@ -35,7 +35,7 @@ from sellerloop.records.service import (
 )
 from sellerloop.scoring.win import WinModelNotBuilt, WinScore, win_probability
 from sellerloop.web.agent_views import record_panels
-from sellerloop.web.app import get_session, templates
+from sellerloop.web.deps import get_session, templates
 
 router = APIRouter(default_response_class=HTMLResponse)
 PER_PAGE = 25
