@@ -4,7 +4,6 @@ Exit codes (DESIGN.md §8): 0 success, 1 failure, 2 bad input or usage, with a o
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +21,7 @@ from sellerloop.approvals.commands import approvals_app, rollback_command
 from sellerloop.audit.commands import audit_app
 from sellerloop.auth.commands import users_app
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
+from sellerloop.console import err, open_store, out, print_json
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.outcomes.commands import import_events_command, outcomes_app
 from sellerloop.playbooks.commands import playbook_show
@@ -30,7 +30,7 @@ from sellerloop.policy.commands import policy_app
 from sellerloop.scoring.commands import eval_app, scoring_app
 from sellerloop.shadow.commands import shadow_app
 from sellerloop.store.db import session_scope
-from sellerloop.store.service import init_store, open_engine, require_current_schema
+from sellerloop.store.service import init_store, open_engine
 from sellerloop.verifier.commands import verify
 
 app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source for every fact.",
@@ -61,23 +61,6 @@ import_app.command("events")(import_events_command)
 app.command("rollback")(rollback_command)
 playbook_app.command("show")(playbook_show)
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _engine(*, initialise: bool = False):
-    engine = open_engine()
-    if initialise:
-        init_store(engine=engine)
-    else:
-        require_current_schema(engine)
-    return engine
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
 @app.command()
 def init() -> None:
     """Create the store, or bring it to the newest schema. Running it again changes nothing."""
@@ -98,11 +81,11 @@ def import_maven_command(
     """Import the Maven "CRM + Sales Opportunities" tables; repairs and reports the data set's known quirks."""
     from sellerloop.importers.maven import import_maven
 
-    engine = _engine(initialise=True)
+    engine = open_store(initialise=True)
     with session_scope(engine) as session:
         report = import_maven(session=session, folder=folder)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return
     out.print("imported: " + ", ".join(f"{n} {k}" for k, n in report.counts.items()))
     for quirk in report.quirks:
@@ -119,13 +102,13 @@ def import_transcript_command(
     """Import a call transcript onto an opportunity; prints the new transcript's id."""
     from sellerloop.importers.transcripts import import_transcript_file
 
-    engine = _engine(initialise=True)
+    engine = open_store(initialise=True)
     with session_scope(engine) as session:
         transcripts = import_transcript_file(session=session, path=file, opportunity_id=opportunity, fmt=fmt)
         summary = [{"id": t.id, "title": t.title, "opportunity_id": t.opportunity_id,
                     "utterances": len(t.utterances), "source_format": t.source_format} for t in transcripts]
     if as_json:
-        _print_json(summary[0] if len(summary) == 1 else {"id": summary[0]["id"], "transcripts": summary})
+        print_json(summary[0] if len(summary) == 1 else {"id": summary[0]["id"], "transcripts": summary})
         return
     for t in summary:
         out.print(f"{t['id']}  {t['utterances']} utterances  ({t['source_format']}: {t['title']})")
@@ -140,7 +123,7 @@ def import_csv_command(
     from sellerloop.importers.csv_mapping import import_csv, load_mapping
 
     parsed = load_mapping(mapping)
-    engine = _engine(initialise=True)
+    engine = open_store(initialise=True)
     with session_scope(engine) as session:
         written = import_csv(session=session, path=file, mapping=parsed)
     out.print(f"imported {written} {parsed.record_type} from {file}")
@@ -160,12 +143,12 @@ def import_signals_command(
     """Import news, job postings or a web page as signals on an account; re-importing updates them in place."""
     from sellerloop.importers.signals import import_signals
 
-    engine = _engine(initialise=True)
+    engine = open_store(initialise=True)
     with session_scope(engine) as session:
         report = import_signals(session=session, source=path_or_url, account_id=account, kind=kind,
                                 timeout=timeout)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return
     count = len(report.signals)
     out.print(f"{count} signal{'' if count == 1 else 's'} from {path_or_url} on account {account}: "
@@ -193,12 +176,12 @@ def records_list(
     """List records: id and name, and for opportunities stage, account and owner."""
     from sellerloop.records.service import list_records
 
-    engine = _engine()
+    engine = open_store()
     with session_scope(engine) as session:
         _serve_to(session, acting_user)
         rows = list_records(session=session, record_type=record_type, limit=limit)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     columns = list(rows[0].keys()) if rows else ["id", "name"]
     cells = [["" if v is None else str(v) for v in row.values()] for row in rows]
@@ -220,12 +203,12 @@ def source_show(
     """Print the full text behind a source: every quote an agent cites from it appears here verbatim."""
     from sellerloop.evidence.sources import resolve_source
 
-    engine = _engine()
+    engine = open_store()
     with session_scope(engine) as session:
         _serve_to(session, acting_user)
         source = resolve_source(session=session, uri=uri)
     if as_json:
-        _print_json({"uri": source.uri, "kind": source.kind, "title": source.title, "text": source.text,
+        print_json({"uri": source.uri, "kind": source.kind, "title": source.title, "text": source.text,
                      "record_type": source.record_type, "record_id": source.record_id,
                      "anchor": source.anchor, "observed_at": source.observed_at})
         return
@@ -324,7 +307,7 @@ def _run_agent(use_case: str, subject_type: str, subject_id: str, acting_user: s
     from sellerloop.agents.service import run_agent
     from sellerloop.composers.service import configured_composer
 
-    engine = _engine()
+    engine = open_store()
     with session_scope(engine) as session:
         result = run_agent(session=session, use_case=use_case, subject=Subject(type=subject_type, id=subject_id),
                            acting_user_id=acting_user, composer=configured_composer(), playbook=playbook,
@@ -349,7 +332,7 @@ def run_all_command(
 
     from sellerloop.runs.service import run_all
 
-    engine = _engine()
+    engine = open_store()
     err = Console(stderr=True)
     with Progress(TextColumn("agent runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=as_json, disable=as_json or not err.is_terminal) as bar:
@@ -362,7 +345,7 @@ def run_all_command(
             raise SellerloopError("interrupted; run the same command again to continue where it stopped") from None
     win_model = _rebuild_win_model(engine)
     if as_json:
-        _print_json({"batch": summary.batch_id, "resumed": summary.resumed, "skipped": summary.skipped,
+        print_json({"batch": summary.batch_id, "resumed": summary.resumed, "skipped": summary.skipped,
                      "seconds": round(summary.seconds, 2), "write_seconds": round(summary.write_seconds, 2),
                      "use_cases": {u: vars(t) for u, t in summary.totals.items()},
                      "win_model": win_model.model_dump(mode="json") if win_model else None})
@@ -413,7 +396,7 @@ def embed_url_command(
     from sellerloop.policy.access import get_user
 
     kind, record_id = _one_subject(opportunity=opportunity, account=account)
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         link = embed_link(session=session, secret=session_secret(get_settings().home),
                           user=get_user(session=session, user_id=acting_user), kind=kind, record_id=record_id,
                           minutes=minutes)
@@ -425,11 +408,11 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
     """Counts per record type, real and synthetic apart."""
     from sellerloop.records.service import count_records
 
-    engine = _engine()
+    engine = open_store()
     with session_scope(engine) as session:
         counts = count_records(session=session)
     if as_json:
-        _print_json(counts)
+        print_json(counts)
         return
     table = Table("record type", "real", "synthetic", "total")
     for name, c in counts.items():
@@ -446,7 +429,7 @@ def generate(
     """Build a large synthetic book (for benchmarks), marked synthetic, in the configured store."""
     from sellerloop.sample.generator import generate_book
 
-    engine = _engine(initialise=True)
+    engine = open_store(initialise=True)
     result = generate_book(engine=engine, accounts=accounts, activities=activities, seed=seed,
                            console=err)
     out.print(result.summary())
@@ -464,7 +447,7 @@ def demo(
     from sellerloop.policy.service import write_demo_policy
     from sellerloop.sample.layer import build_sample_layer
 
-    engine = _engine(initialise=True)
+    engine = open_store(initialise=True)
     with session_scope(engine) as session:
         report = import_maven(session=session, folder=BUNDLED_MAVEN_DIR)
     out.print("Maven data: " + ", ".join(f"{n} {k}" for k, n in report.counts.items()))
@@ -571,17 +554,15 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
     """Serve the web UI and API."""
-    _serve(_engine(), host, port)
+    _serve(open_store(), host, port)
 
 
 def _serve(engine, host: str, port: int) -> None:
     import uvicorn
-
-    from sellerloop.web.app import create_app
-
     from sqlalchemy import func, select
 
     from sellerloop.auth.models import Credential
+    from sellerloop.web.app import create_app
 
     with session_scope(engine) as session:
         if not session.scalar(select(func.count()).select_from(Credential)):

@@ -15,16 +15,12 @@ from typing import Annotated
 
 import typer
 
+from sellerloop.console import open_store
+
 approvals_app = typer.Typer(help="Actions waiting for a person, and what was decided.", no_args_is_help=True)
 
 AsPerson = Annotated[str, typer.Option("--as", help="the user deciding (their record access applies)")]
 Json = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _engine():
-    from sellerloop.cli import _engine
-
-    return _engine()
 
 
 def _show(approvals, as_json: bool) -> None:
@@ -44,7 +40,7 @@ def list_command(state: Annotated[str | None, typer.Option("--state", help="only
     from sellerloop.approvals.service import list_approvals
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         _show(list_approvals(session=session, user_id=acting_user, state=state), as_json)
 
 
@@ -56,7 +52,7 @@ def show_command(approval_id: str,
     from sellerloop.approvals.service import get_approval
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         approval = get_approval(session=session, approval_id=approval_id, user_id=acting_user)
     if as_json:
         sys.stdout.write(approval.model_dump_json(indent=2) + "\n")
@@ -81,13 +77,14 @@ def propose_command(
     """Run an agent and propose its field changes and task drafts for approval (by the agent's identity)."""
     from sellerloop.agents.models import Subject
     from sellerloop.agents.service import run_agent
+    from sellerloop.approvals.drafts import proposals_from_run
     from sellerloop.approvals.flows import Placed
     from sellerloop.approvals.flows import place as place_by_level
-    from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, ProposalHeld, proposals_from_run, propose
+    from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, ProposalHeld, propose
     from sellerloop.store.db import session_scope
 
     placed, by = Placed(), f"{AGENT_IDENTITY_PREFIX}{use_case}"
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         run = run_agent(session=session, use_case=use_case, subject=Subject(type="opportunity", id=opportunity))
         if place:
             placed = place_by_level(session=session, proposals=proposals_from_run(run), by=by)
@@ -123,7 +120,7 @@ def approve_command(
             edited = json.loads(payload_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise BadInput(f"cannot read the edited payload: {e}", file=str(payload_file)) from None
-    engine = _engine()
+    engine = open_store()
     with session_scope(engine) as session:  # the decision is committed on its own: it is never lost
         approval = get_approval(session=session, approval_id=approval_id, user_id=acting_user)
         if approval.state is State.proposed:
@@ -146,7 +143,7 @@ def reject_command(approval_id: str, acting_user: AsPerson,
     from sellerloop.approvals.service import reject
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         reject(session=session, approval_id=approval_id, user_id=acting_user, reason=reason)
     sys.stdout.write(f"rejected: {approval_id}\n")
 
@@ -159,7 +156,7 @@ def rollback_command(execution_id: str, acting_user: AsPerson) -> None:
     from sellerloop.executor.service import rollback
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         execution = session.get(Execution, execution_id)
         if execution is None:
             raise NotFound(f"no execution with id {execution_id!r}")

@@ -10,15 +10,11 @@ from typing import Annotated
 
 import typer
 
+from sellerloop.console import open_store
+
 audit_app = typer.Typer(help="The audit log: append-only, hash-chained.", no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _engine():
-    from sellerloop.cli import _engine
-
-    return _engine()
 
 
 @audit_app.command("verify")
@@ -33,7 +29,7 @@ def verify_command(
     from sellerloop.store.db import session_scope
 
     anchor = Head.parse(expect_head) if expect_head is not None else None
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         result = verify(session=session, expect_head=anchor)
         last = head(session=session)
     if as_json:
@@ -58,7 +54,7 @@ def list_command(limit: Annotated[int, typer.Option("--limit", min=1, help="how 
     from sellerloop.audit.service import list_entries
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         entries = list_entries(session=session, limit=limit)
     if as_json:
         sys.stdout.write(json.dumps([{"seq": e.seq, "recorded_at": e.recorded_at.isoformat(timespec="microseconds"),

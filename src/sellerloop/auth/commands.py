@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from sellerloop.console import open_store, out
+
 users_app = typer.Typer(help="People who sign in to the web app, and API tokens for scripts.", no_args_is_help=True)
 
 
@@ -28,11 +30,10 @@ def add_command(
 ) -> None:
     """Add a person; their record access follows from their role and manager."""
     from sellerloop.auth.service import add_user
-    from sellerloop.cli import _engine, out
     from sellerloop.store.db import session_scope
 
     password = None if no_password else _read_password(password_stdin)
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         user = add_user(session=session, user_id=user_id, name=name, role=role, manager_id=manager, email=email,
                         password=password)
     out.print(f"added {user.id} ({user.role}){'' if password else '; no password yet: sellerloop users password'}",
@@ -46,11 +47,10 @@ def password_command(
 ) -> None:
     """Set or change a person's password."""
     from sellerloop.auth.service import set_password
-    from sellerloop.cli import _engine, out
     from sellerloop.store.db import session_scope
 
     password = _read_password(password_stdin)
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         set_password(session=session, user_id=user_id, password=password)
     out.print(f"password set for {user_id}", markup=False, highlight=False)
 
@@ -62,10 +62,9 @@ def token_command(
 ) -> None:
     """Make an API token (printed once; send it as `Authorization: Bearer TOKEN`)."""
     from sellerloop.auth.service import create_token
-    from sellerloop.cli import _engine
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         token = create_token(session=session, user_id=user_id, name=name)
     sys.stdout.write(token + "\n")
 
@@ -74,10 +73,9 @@ def token_command(
 def revoke_command(token_id: Annotated[str, typer.Argument(help="the id in sl_<id>_...")]) -> None:
     """Revoke an API token at once."""
     from sellerloop.auth.service import revoke_token
-    from sellerloop.cli import _engine, out
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         revoke_token(session=session, token_id=token_id)
     out.print(f"revoked {token_id}", markup=False, highlight=False)
 
@@ -86,12 +84,11 @@ def revoke_command(token_id: Annotated[str, typer.Argument(help="the id in sl_<i
 def sign_out_command(user_id: Annotated[str, typer.Argument(help="whose browser sessions to end")]) -> None:
     """Sign a person out of every browser at once (a lost laptop, someone leaving)."""
     from sellerloop.auth.service import end_sessions
-    from sellerloop.cli import _engine, out
     from sellerloop.errors import NotFound
     from sellerloop.records.models import User
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         if session.get(User, user_id) is None:
             raise NotFound(f"no user with id {user_id!r}")
         ended = end_sessions(session=session, user_id=user_id)

@@ -8,17 +8,13 @@ from typing import Annotated
 
 import typer
 
+from sellerloop.console import open_store
+
 outcomes_app = typer.Typer(help="What became of the agents' recommendations: events, and the report.",
                            no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON")]
 Since = Annotated[str | None, typer.Option("--since", help="from this date (or ISO time) on, e.g. 2017-06-01")]
-
-
-def _engine():
-    from sellerloop.cli import _engine
-
-    return _engine()
 
 
 def _since(value: str | None):
@@ -37,7 +33,7 @@ def collect_command(since: Since = None, as_json: Json = False) -> None:
     from sellerloop.outcomes.models import OutcomeEvent
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         added = collect_crm_events(session=session, since=_since(since))
         kinds = dict(session.execute(select(OutcomeEvent.kind, func.count()).where(OutcomeEvent.source == "crm")
                                      .group_by(OutcomeEvent.kind).order_by(OutcomeEvent.kind)).all())
@@ -61,7 +57,7 @@ def report_command(
     from sellerloop.outcomes.report import GROUPINGS, outcomes_report
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         report = outcomes_report(session=session, user_id=acting_user, by=by or GROUPINGS, since=_since(since))
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
@@ -113,7 +109,7 @@ def import_events_command(
     from sellerloop.importers.events import import_events
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         done = import_events(session=session, path=file)
     if as_json:
         sys.stdout.write(json.dumps(done.as_dict()) + "\n")

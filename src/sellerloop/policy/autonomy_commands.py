@@ -13,14 +13,10 @@ from typing import Annotated
 
 import typer
 
+from sellerloop.console import open_store
+
 autonomy_app = typer.Typer(help="Autonomy levels: the evidence at each level, and promotion one step at a time.",
                            no_args_is_help=True)
-
-
-def _engine():
-    from sellerloop.cli import _engine
-
-    return _engine()
 
 
 def _one_line_errors(run: Callable[[], None]) -> None:
@@ -51,7 +47,7 @@ def status_command(
         if use_case is not None:
             _check_names(use_case, None)
         policy, file = policy_in_force(), policy_file_in_force()
-        with session_scope(_engine()) as session:
+        with session_scope(open_store()) as session:
             rows = [r for r in evidence(session=session, policy=policy, with_shadow=True)
                     if use_case in (None, r.use_case)]
         bar = policy.promotion
@@ -123,7 +119,7 @@ def promote_command(
         from sellerloop.store.db import session_scope
 
         file = policy_file_in_force()
-        with session_scope(_engine()) as session:
+        with session_scope(open_store()) as session:
             before = evidence_for(session=session, use_case=use_case, action=action, policy=load_policy(file))
             promote(session=session, use_case=use_case, action=action, by=acting_user, policy_path=file, to=to)
         sys.stdout.write(f"{before.label}: {before.level} -> {before.next_level} in {file} "
@@ -153,7 +149,7 @@ def shadow_command(
         if on is None:
             raise BadInput("say --on or --off")
         file = policy_file_in_force()
-        with session_scope(_engine()) as session:
+        with session_scope(open_store()) as session:
             changed = set_shadow(session=session, use_case=use_case, action=action, on=on, by=acting_user,
                                  policy_path=file)
         label = use_case if action is None else f"{use_case} {action}"

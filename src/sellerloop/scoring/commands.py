@@ -13,17 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sellerloop.console import open_store
+
 eval_app = typer.Typer(help="Measure the models against the history in the store.", no_args_is_help=True)
 scoring_app = typer.Typer(help="Win probability per opportunity: rebuild the model, show a deal's score.",
                           no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _engine():
-    from sellerloop.cli import _engine
-
-    return _engine()
 
 
 def _dump(data) -> None:
@@ -53,7 +49,7 @@ def backtest_command(
 
     date = parse_date(as_of)
     chosen = get_playbook(playbook)
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         report = run_backtest(session=session, as_of=date, bins=bins, static_only=static_only,
                               playbook=chosen)
     if as_json:
@@ -112,7 +108,7 @@ def rebuild_command(
     from sellerloop.store.db import session_scope
 
     date = parse_date(as_of) if as_of is not None else None
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         info = rebuild(session=session, as_of=date)
     if as_json:
         _dump(info.model_dump(mode="json"))
@@ -121,7 +117,6 @@ def rebuild_command(
                      f"({info.won} won, base rate {info.base_rate:.1%}); calibration slope {info.slope:g} "
                      f"on {info.calibrated_on} replayed scores"
                      + (" (0: every deal gets the base rate)" if info.slope == 0 else "") + "\n")
-
 
 
 @scoring_app.command("show")
@@ -139,7 +134,7 @@ def show_command(
     from sellerloop.store.db import session_scope
 
     date = parse_date(as_of) if as_of is not None else None
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         record = session.get(Opportunity, opportunity)
         if record is None:
             raise NotFound(f"no opportunity with id {opportunity!r}")

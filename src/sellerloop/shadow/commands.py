@@ -13,18 +13,13 @@ from typing import Annotated
 
 import typer
 
+from sellerloop.console import open_store
 from sellerloop.errors import BadInput
 
 shadow_app = typer.Typer(help="Shadow mode: a use case one level up, nothing placed, compared with what people did.",
                          no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _engine():
-    from sellerloop.cli import _engine
-
-    return _engine()
 
 
 def _day(value: str | None) -> dt.date | None:
@@ -60,7 +55,7 @@ def run_command(
     from sellerloop.store.db import session_scope
 
     day = _day(as_of)
-    engine, err = _engine(), Console(stderr=True)
+    engine, err = open_store(), Console(stderr=True)
     with Progress(TextColumn("deals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   transient=True, disable=as_json or not err.is_terminal) as bar:
         task = bar.add_task("deals", total=None)
@@ -102,7 +97,7 @@ def report_command(
     from sellerloop.shadow.service import VERDICTS, report
     from sellerloop.store.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         sections = report(session=session, use_case=use_case, examples=examples)
     if as_json:
         data = [ReportOut.of(s).model_dump(mode="json") for s in sections]

@@ -1,0 +1,32 @@
+"""What every `sellerloop` command shares: the consoles it prints on and the store it opens.
+
+The top-level app (`cli.py`) and the command groups of the domain packages (`*/commands.py`) import from here, never
+from each other: `cli.py` registers the groups, so a group importing `cli` would close a circle.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from sqlalchemy import Engine
+
+from sellerloop.store.service import init_store, open_engine, require_current_schema
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def open_store(*, initialise: bool = False) -> Engine:
+    """The store in SELLERLOOP_HOME. A command that loads records initialises it (creates or migrates); every other
+    command requires the schema to be current already, with a one-line error saying to run `sellerloop init`."""
+    engine = open_engine()
+    if initialise:
+        init_store(engine=engine)
+    else:
+        require_current_schema(engine)
+    return engine
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
