@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
+from sellerloop.evidence.commitments import dated_commitments
 from sellerloop.evidence.sources import cite_field, cite_whole, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
@@ -56,7 +57,7 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
     # Agenda: the next step, then what people promised, then the close date.
     if opportunity.next_step:
         add("agenda", f"Next step: {opportunity.next_step}", [field("next_step")], label="Confirm the next step")
-    for promise in reversed(conversation.commitments(statements)[-2:]):  # the latest promises matter most
+    for promise in reversed(dated_commitments(statements)[-2:]):  # the latest promises matter most
         add("agenda", promise.quote, [promise.source], label="Follow up on a commitment")
     if opportunity.close_date:
         add("agenda", f"Close date: {opportunity.close_date.isoformat()}", [field("close_date")],

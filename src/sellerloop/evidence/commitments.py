@@ -94,6 +94,11 @@ def find_commitments(statements: Iterable[Statement], *, people: Iterable[str] =
     return found
 
 
+
+def dated_commitments(statements: list[Statement]) -> list[Statement]:
+    """Statements in which someone commits to do something by a date, oldest first."""
+    return list(dict.fromkeys(c.statement for c in find_commitments(statements) if c.when))
+
 def _commitment(statement: Statement, sentence: str, named: tuple[re.Pattern, dict[str, str]] | None,
                 sellers: set[str], undated_on: dt.date | None) -> Commitment | None:
     """The promise in one sentence, if any: the first candidate ("I'll ...", "Helen to ...") that passes."""

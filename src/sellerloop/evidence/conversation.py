@@ -55,7 +55,7 @@ OBJECTION_PATTERNS: dict[str, re.Pattern] = {name: re.compile(pattern, re.I) for
                  r"I('m| am) not the one who decides)\b",
 }.items()}
 # The first, loose commitment pattern ("I'll ... by ..."), kept for callers that only want a quick filter;
-# commitments() below uses the fuller detector in evidence/commitments.py.
+# evidence/commitments.py builds its fuller detector (who, what, by when) on these statements.
 COMMITMENT = re.compile(r"\b(I'll|I will|we'll|we will|I'm going to|we're going to|let me)\b[^.?!]{3,160}?"
                         r"(\bby\b[^.?!]{2,40})?[.!]", re.I)
 QUESTION = re.compile(r"\?\s*$")
@@ -124,10 +124,3 @@ def objections(statements: list[Statement]) -> list[tuple[str, Statement]]:
                 found.append((category, s))
     return found
 
-
-def commitments(statements: list[Statement]) -> list[Statement]:
-    """Statements in which someone commits to do something by a date, oldest first. The detector, with who,
-    what and the resolved date of each promise, is `evidence.commitments.find_commitments`."""
-    from sellerloop.evidence.commitments import find_commitments  # it builds on this module's Statement
-
-    return list(dict.fromkeys(c.statement for c in find_commitments(statements) if c.when))
