@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk
+from sellerloop.actions.writable import check_writable
 from sellerloop.approvals.drafts import take_up
 from sellerloop.approvals.flows import carry_out
 from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, Proposal, State, edited_fields
@@ -30,7 +31,6 @@ from sellerloop.approvals.service import (
 )
 from sellerloop.errors import BadInput
 from sellerloop.executor.models import Execution
-from sellerloop.executor.service import check_writable
 
 
 @dataclass(frozen=True)

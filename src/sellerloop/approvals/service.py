@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk, risk_of, validate_payload
-from sellerloop.agents.models import AgentRun
+from sellerloop.actions.writable import check_writable
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
 from sellerloop.audit.service import append
 from sellerloop.errors import BadInput, NotFound, SellerloopError
@@ -274,18 +274,6 @@ def _owner_of(session: Session, subject: str) -> str | None:
     return row.owner_id if row is not None else None
 
 
-def proposals_from_run(run: AgentRun) -> list[Proposal]:
-    """What placement stores from an agent's output: each field change (update_field) and each task draft
-    (create_task), as approvals/drafts.offer_for offers them. Recommendations and email drafts wait for a person
-    to take them up (drafts.take_up): nothing acts on them by level alone."""
-    from sellerloop.approvals.drafts import offer_for  # drafts builds on this module
-
-    subject = f"{run.subject.type}:{run.subject.id}"
-    offers = (offer_for(run=run, item=item, subject=subject) for item in run.items
-              if item.kind == "field_change" or item.artifact == "task")
-    return [offer for offer in offers if offer is not None]
-
-
 def get_approval(*, session: Session, approval_id: str, user_id: str | None = None) -> Approval:
     row = session.get(ApprovalRow, approval_id)
     if row is None:
@@ -350,8 +338,6 @@ def approve(*, session: Session, approval_id: str, user_id: str, payload: dict |
     whoever asks: the edit changes only what an approver may edit (Approval.approve), the value fits the record
     (a stage from the stage list, a date that is a date), and at L4 or for a high-risk action only the policy's
     approvers decide (`require_approver`)."""
-    from sellerloop.executor.service import check_writable  # the executor builds on this module
-
     def move(current: Approval, at: dt.datetime, person: User) -> Approval:
         decided = current.approve(by=user_id, at=at, payload=payload)  # first: may it be approved at all?
         check_writable(action=current.proposal.action, payload=decided.payload)

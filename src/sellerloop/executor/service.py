@@ -19,14 +19,13 @@ need a connector, which does not exist yet: they are refused, permanently, with 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 from collections.abc import Callable
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk, is_reversible, validate_payload
+from sellerloop.actions.writable import column_of, in_domain, value_for
 from sellerloop.approvals.models import (
     APPROVED,
     POLICY_IDENTITY_PREFIX,
@@ -36,12 +35,10 @@ from sellerloop.approvals.models import (
 )
 from sellerloop.approvals.service import now, save
 from sellerloop.audit.service import append as audit
-from sellerloop.errors import BadInput, NotFound, SellerloopError
+from sellerloop.errors import NotFound, SellerloopError
 from sellerloop.executor.models import Execution
-from sellerloop.records.models import STAGES, Account, Activity, Contact, FieldChange, Opportunity, Task
+from sellerloop.records.models import Account, Activity, FieldChange, Opportunity, Task
 
-RECORDS = {"account": Account, "opportunity": Opportunity, "contact": Contact}
-UNWRITABLE = {"id", "synthetic"}
 EXECUTOR = "executor"
 CRASH_ENV = "SELLERLOOP_CRASH_AT"  # tests only: a checkpoint name at which the process dies on the spot
 
@@ -115,28 +112,6 @@ def execute(*, session: Session, approval_id: str, by: str = EXECUTOR, at: dt.da
     return execution
 
 
-def check_writable(*, action: str, payload: dict) -> None:
-    """BadInput if the executor could not write this payload (a field the record does not have, a value its
-    column cannot hold, a value outside the field's domain), writing nothing. Every approval is checked before it
-    is stored, so that a person's decision that could never be carried out is refused, not kept approved forever."""
-    if action == "update_field":
-        change = validate_payload(action, payload)
-        _, column = _column(change.object, change.field)
-        _value(column, change.old)
-        _in_domain(change.object, change.field, _value(column, change.new))
-
-
-# Fields whose values come from a closed list: anything else is refused, whoever approved it.
-DOMAINS: dict[tuple[str, str], tuple[str, ...]] = {("opportunity", "stage"): STAGES}
-
-
-def _in_domain(table: str, field: str, value):
-    domain = DOMAINS.get((table, field))
-    if domain is not None and value is not None and value not in domain:
-        raise BadInput(f"{field}: {value!r} is not one of {', '.join(domain)}")
-    return value
-
-
 def _within_policy(approval: Approval) -> bool:
     rule = approval.policy_rule
     return (rule is not None and rule.level == "L5" and rule.risk is Risk.low and rule.reversible
@@ -166,15 +141,15 @@ def rollback(*, session: Session, execution_id: str, by: str, at: dt.datetime | 
 
 def _update_field(session: Session, payload: dict, key: str, at: dt.datetime) -> dict:
     change = validate_payload("update_field", payload)
-    model, column = _column(change.object, change.field)
+    model, column = column_of(change.object, change.field)
     record = session.get(model, change.record_id, with_for_update=True)
     if record is None:
         raise ExecutionConflict(f"{change.object} {change.record_id} no longer exists; nothing was written")
-    before, expected = getattr(record, change.field), _value(column, change.old)
+    before, expected = getattr(record, change.field), value_for(column, change.old)
     if before != expected:
         raise ExecutionConflict(f"{change.object} {change.record_id} {change.field} is now {before!r}, not the "
                                 f"approved old value {expected!r}; nothing was written")
-    after = _in_domain(change.object, change.field, _value(column, change.new))
+    after = in_domain(change.object, change.field, value_for(column, change.new))
     _write(session, record, change.object, change.field, after, at, key)
     return {"table": change.object, "id": change.record_id, "field": change.field,
             "before": _json(column, before), "after": _json(column, after)}
@@ -237,9 +212,9 @@ def _undo(session: Session, diff: dict, at: dt.datetime, by: str) -> None:
                                     f"({', '.join(changed)}); nothing was rolled back")
         session.delete(row)
         return
-    model, column = _column(diff["table"], diff["field"])
+    model, column = column_of(diff["table"], diff["field"])
     record = session.get(model, diff["id"], with_for_update=True)
-    after, before = _value(column, diff["after"]), _value(column, diff["before"])
+    after, before = value_for(column, diff["after"]), value_for(column, diff["before"])
     if record is None or getattr(record, diff["field"]) != after:
         now_value = None if record is None else getattr(record, diff["field"])
         raise ExecutionConflict(f"{diff['table']} {diff['id']} {diff['field']} is now {now_value!r}, not what the "
@@ -255,62 +230,8 @@ def _write(session: Session, record, table: str, field: str, value, at: dt.datet
                             new_value=_text(column, value), changed_at=at, changed_by=written_by(by)))
 
 
-def _column(table: str, field: str):
-    model = RECORDS.get(table)
-    if model is None:
-        raise BadInput(f"cannot change a {table}: only accounts, opportunities and contacts")
-    if field not in model.__table__.c or field in UNWRITABLE:
-        raise BadInput(f"{table} has no writable field {field!r}")
-    return model, model.__table__.c[field]
-
-
-def _value(column, value):
-    """A payload's JSON value as the column holds it (a date for a Date column, a float for a number, ...)."""
-    if value is None or value == "":
-        return None
-    kind = column.type
-    try:
-        if isinstance(kind, DateTime):
-            return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-        if isinstance(kind, Date):
-            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-        if isinstance(kind, (Float, Numeric)):
-            return _fits(column, float(value))
-        if isinstance(kind, Boolean):
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-        if isinstance(kind, Integer):
-            return _fits(column, int(value))
-    except (TypeError, ValueError):
-        raise BadInput(f"{column.name}: {value!r} is not a valid {kind}") from None
-    return _fits(column, str(value))
-
-
-INTEGER_RANGE = range(-2**31, 2**31)  # PostgreSQL's INTEGER
-
-
-def _fits(column, value):
-    """`value` if the column can hold it on every backend, else BadInput. PostgreSQL enforces widths, ranges and
-    "no NUL in text" that SQLite lets pass, so an approver's edit that breaks one must be refused here, as bad
-    input, not fail in the driver on one backend only."""
-    kind, problem = column.type, None
-    if isinstance(value, float):
-        digits = None if isinstance(kind, Float) else kind.precision and kind.precision - (kind.scale or 0)
-        if not math.isfinite(value) or (digits and abs(value) >= 10 ** digits):
-            problem = "is out of range" + (f" (at most {digits} digits before the point)" if digits else "")
-    elif isinstance(value, int) and value not in INTEGER_RANGE:
-        problem = "is out of range for a whole number"
-    elif isinstance(value, str):
-        if "\x00" in value:
-            problem = "contains a NUL character"
-        elif getattr(kind, "length", None) and len(value) > kind.length:
-            problem = f"is longer than {kind.length} characters"
-    if problem:
-        raise BadInput(f"{column.name}: {str(value)[:60]!r} {problem}")
-    return value
-
-
 def _json(column, value):
-    """The column's value in a form JSON keeps exactly, and _value reads back to the same value."""
+    """The column's value in a form JSON keeps exactly, and value_for reads back to the same value."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
