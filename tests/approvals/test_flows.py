@@ -11,9 +11,10 @@ import yaml
 from sqlalchemy import func, select
 
 from sellerloop.agents.models import AgentRun, Item, Subject
+from sellerloop.approvals.drafts import proposals_from_run
 from sellerloop.approvals.flows import place, place_run, policy_rule
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
-from sellerloop.approvals.service import approve, approve_by_policy, get_approval, proposals_from_run, propose
+from sellerloop.approvals.service import approve, approve_by_policy, get_approval, propose
 from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import verify as audit_verify
 from sellerloop.executor.models import Execution
@@ -252,7 +253,7 @@ def test_a_policy_approval_survives_a_round_trip_through_json():
 
 
 def test_the_cli_places_by_level_when_asked(cli, maven_copy, engine, deal, tmp_path, monkeypatch):
-    from sellerloop.approvals import service
+    from sellerloop.approvals import drafts
 
     deal_id, _ = deal
     path = tmp_path / "l5.yaml"
@@ -260,7 +261,7 @@ def test_the_cli_places_by_level_when_asked(cli, maven_copy, engine, deal, tmp_p
                     encoding="utf-8")
     monkeypatch.setenv(POLICY_ENV, str(path))
     # Hygiene's own output on a Maven deal has no task; the flow is what is tested here, not the agent.
-    monkeypatch.setattr(service, "proposals_from_run", lambda run: proposals_from_run(
+    monkeypatch.setattr(drafts, "proposals_from_run", lambda run: proposals_from_run(
         _run(deal_id, _task_item(), use_case=run.use_case)))
     placed = cli(maven_copy, "approvals", "propose", "hygiene", "--opportunity", deal_id, "--place", "--json")
     assert placed.exit_code == 0, placed.stderr

@@ -72,6 +72,16 @@ def offer_for(*, run: AgentRun, item: Item, subject: str, today: dt.date | None 
     return None
 
 
+def proposals_from_run(run: AgentRun) -> list[Proposal]:
+    """What placement stores from an agent's output: each field change (update_field) and each task draft
+    (create_task), as offer_for offers them. Recommendations and email drafts wait for a person
+    to take them up (take_up): nothing acts on them by level alone."""
+    subject = f"{run.subject.type}:{run.subject.id}"
+    offers = (offer_for(run=run, item=item, subject=subject) for item in run.items
+              if item.kind == "field_change" or item.artifact == "task")
+    return [offer for offer in offers if offer is not None]
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 

@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk
 from sellerloop.agents.models import AgentRun, Level
+from sellerloop.approvals.drafts import proposals_from_run
 from sellerloop.approvals.models import Approval, ApprovalRow, PolicyRule, Proposal, State
 from sellerloop.approvals.service import (
     AGENT_IDENTITY_PREFIX,
     ProposalHeld,
     approve_by_policy,
     now,
-    proposals_from_run,
     proposed,
 )
 from sellerloop.audit.service import append

@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.service import AGENTS, run_agent
+from sellerloop.approvals.drafts import proposals_from_run
 from sellerloop.approvals.flows import place
 from sellerloop.approvals.models import State
-from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, proposals_from_run
+from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX
 from sellerloop.approvals.service import now as approvals_now
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.deals import book_context, load_deals
@@ -170,7 +171,7 @@ def run_all(*, engine: Engine, use_cases: Sequence[str] = (), acting_user: str |
     return summary
 
 
-# The actions placement stores (approvals.service.proposals_from_run): field changes and tasks.
+# The actions placement stores (approvals.drafts.proposals_from_run): field changes and tasks.
 PLACED_ACTIONS = ("update_field", "create_task")
 
 

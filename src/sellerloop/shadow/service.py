@@ -9,7 +9,7 @@ Recording (`record_run`): each item of a run a person could act on becomes the p
 (approvals/drafts.offer_for), placed as the level above would place it (approvals/flows.place):
     L3   a draft;
     L4   pending approval, for what placement stores by level (field changes and tasks:
-         approvals/service.proposals_from_run); the rest (recommendations, email drafts) stays a draft that a
+         approvals/drafts.proposals_from_run); the rest (recommendations, email drafts) stays a draft that a
          person takes up, as it would at L4;
     L5   executed only where the policy would execute it on its own (low risk, reversible, and something here can
          carry it out); otherwise it would have waited for a person: pending approval.
@@ -56,10 +56,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun
-from sellerloop.approvals.drafts import offer_for
+from sellerloop.approvals.drafts import offer_for, proposals_from_run
 from sellerloop.approvals.flows import needs_a_person
 from sellerloop.approvals.models import POLICY_IDENTITY_PREFIX, Approval, ApprovalRow, Proposal, State
-from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, near_duplicate, now, proposals_from_run
+from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, near_duplicate, now
 from sellerloop.audit.service import append as audit
 from sellerloop.errors import BadInput
 from sellerloop.evidence.deals import book_context, end_of
