@@ -11,7 +11,8 @@ from sellerloop.errors import BadInput, NotFound
 from sellerloop.outcomes.events import DETAIL_FIELDS, EventConflict, list_events, record_event
 from sellerloop.outcomes.models import OutcomeEvent
 from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.fields import MASKABLE, bind_viewer
+from sellerloop.policy.fields import bind_viewer
+from sellerloop.policy.models import MASKABLE
 from sellerloop.records.models import User
 from sellerloop.store.db import session_scope
 from tests.outcomes.conftest import T0, days

@@ -33,14 +33,15 @@ from sellerloop.auth.service import create_token
 from sellerloop.composers.llm import LLMComposer
 from sellerloop.errors import BadInput
 from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.fields import MASKABLE
+from sellerloop.policy.models import MASKABLE
 from sellerloop.policy.permissions import CEDAR_POLICIES_ENV
 from sellerloop.policy.service import DEFAULT_POLICY_FILE
 from sellerloop.records.models import Account, Contact, FieldChange, Opportunity, User
 from sellerloop.runs.models import AgentOutput
 from sellerloop.runs.service import run_all
 from sellerloop.store.db import create_store_engine, session_scope
-from sellerloop.web.app import _money, _musd, _number, create_app
+from sellerloop.web.app import create_app
+from sellerloop.web.deps import money, musd, number
 
 ACCOUNT_FIELDS = [f.partition(".")[2] for f in MASKABLE if f.startswith("Account.")]
 CONTACT_FIELDS = [f.partition(".")[2] for f in MASKABLE if f.startswith("Contact.")]
@@ -62,7 +63,7 @@ def renderings(value) -> set[str]:
     if isinstance(value, str):
         return {value, value.replace(" ", "")}
     whole = int(value)
-    return {str(whole), f"{whole:,}", _money(value), _musd(value), _number(whole)} - {""}
+    return {str(whole), f"{whole:,}", money(value), musd(value), number(whole)} - {""}
 
 
 @dataclass

@@ -113,7 +113,7 @@ def _stored(session: Session, source: str, external_id: str) -> OutcomeEvent | N
 
 
 # The record fields the details of collected events quote (their old and new values). None of them may be a
-# sensitive field (policy/fields.py MASKABLE), so an event shows nothing record access does not already allow;
+# sensitive field (policy/models.py MASKABLE), so an event shows nothing record access does not already allow;
 # tests/outcomes/test_events.py keeps it so if either list changes.
 DETAIL_FIELDS = {"close_date_moved": "Opportunity.close_date", "stage_moved": "Opportunity.stage",
                  "won": "Opportunity.stage", "lost": "Opportunity.stage"}

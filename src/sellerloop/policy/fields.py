@@ -21,24 +21,15 @@ masked: surfaces read objects, and `tests/security/test_field_matrix.py` checks 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sellerloop.policy.permissions import decide_each, policy_files_key
+from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Account, Contact, FieldChange, Opportunity, User
 
-# The fields a policy may mark sensitive. Ids, names, owners and stages are what a record *is*: whoever may see
-# the record sees them. Contact.email is left out on purpose: the same address travels in the headers of every
-# email activity (evidence, governed by record access), so masking the field alone would hide nothing.
-SensitiveField = Literal[
-    "Account.revenue_musd", "Account.employees", "Account.website",
-    "Contact.phone", "Contact.title",
-    "Opportunity.amount", "Opportunity.close_value", "Opportunity.next_step",
-]
-MASKABLE: tuple[str, ...] = get_args(SensitiveField)
 MODELS = {"Account": Account, "Contact": Contact, "Opportunity": Opportunity}
 # FieldChange.object_type -> the Cedar kind of the record it changed.
 HISTORY_KINDS = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity"}
@@ -104,8 +95,6 @@ def bind_viewer(session: Session, *, user: User | None, agents: tuple[str, ...] 
     again."""
     current: Viewer | None = session.info.get(_VIEWER_KEY)
     if sensitive is None:
-        from sellerloop.policy.service import session_policy
-
         sensitive = frozenset(session_policy(session).sensitive_fields)
     if current is not None:
         if current.user is not None and user is not None and current.user.id != user.id:
@@ -130,8 +119,6 @@ def bind_viewer(session: Session, *, user: User | None, agents: tuple[str, ...] 
 def field_hidden(session: Session, *, user: User, object_type: str, record_id: str | None, name: str) -> bool:
     """Is one field of one record (`object_type` "account", "contact", "opportunity") a sensitive field `user`
     may not see? For what holds a field's value outside the record itself: an approval's old → new."""
-    from sellerloop.policy.service import session_policy
-
     kind = HISTORY_KINDS.get(object_type)
     qualified = f"{kind}.{name}"
     if kind is None or qualified not in session_policy(session).sensitive_fields:

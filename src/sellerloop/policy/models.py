@@ -18,9 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sellerloop.actions.catalogue import ACTION_NAMES, Risk, get_action
 from sellerloop.agents.models import Level, UseCase
-from sellerloop.policy.fields import SensitiveField
 from sellerloop.records.models import Role
 
+# The fields a policy may mark sensitive. Ids, names, owners and stages are what a record *is*: whoever may see
+# the record sees them. Contact.email is left out on purpose: the same address travels in the headers of every
+# email activity (evidence, governed by record access), so masking the field alone would hide nothing.
+SensitiveField = Literal[
+    "Account.revenue_musd", "Account.employees", "Account.website",
+    "Contact.phone", "Contact.title",
+    "Opportunity.amount", "Opportunity.close_value", "Opportunity.next_step",
+]
+MASKABLE: tuple[str, ...] = get_args(SensitiveField)
 USE_CASES: tuple[UseCase, ...] = get_args(UseCase)
 LEVELS: tuple[Level, ...] = get_args(Level)
 ActionName = Literal[tuple(sorted(ACTION_NAMES))]  # type: ignore[valid-type]

@@ -1,7 +1,6 @@
 """The JSON shapes of the policy in the API (policy/views.py)."""
 from __future__ import annotations
 
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from sellerloop.actions.catalogue import Risk
