@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic_ai import models
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings, normalise_database_url
@@ -25,6 +26,21 @@ from sellerloop.store.service import init_store
 POSTGRES_URL = os.environ.get("SELLERLOOP_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
     not POSTGRES_URL, reason="SELLERLOOP_TEST_POSTGRES_URL is not set"))]
+
+
+# What selects a live model outside the tests; cleared so a developer's own setting never reaches one.
+MODEL_SETTINGS = ("SELLERLOOP_LLM_MODEL", "SELLERLOOP_LLM_BASE_URL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_live_model_requests():
+    """Tests never call a live model: pydantic-ai refuses every model request but its test and function models,
+    for the whole session (module-scoped fixtures that run agents are set up before any function-scoped one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models, "ALLOW_MODEL_REQUESTS", False)
+        for name in MODEL_SETTINGS:
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)
