@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: demo test install dev clean screenshots lock lock-check
+.PHONY: demo test lint install dev clean screenshots lock lock-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,8 +60,14 @@ dev: $(VENV)/.dev-installed
 demo: install
 	$(BIN)/sellerloop demo --host $(HOST) --port $(PORT)
 
-test: dev
+# The layout first (seconds): ruff at the line length pyproject.toml declares, then the import contracts of
+# docs/ARCHITECTURE.md; then the suite.
+test: dev lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 # Re-take the README screenshots in docs/screenshots (the browser tests, writing into docs/ this time).
 screenshots: dev
