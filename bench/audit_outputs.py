@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from sellerloop.actions.catalogue import ACTION_NAMES
 from sellerloop.agents.models import CITED_KINDS, AgentRun
+from sellerloop.agents.outputs import AgentOutput
 from sellerloop.config import get_settings
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.playbooks.service import get_playbook
-from sellerloop.runs.models import AgentOutput
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import open_engine
 from sellerloop.verifier.service import verify_claims

@@ -172,12 +172,12 @@ def ensure_outputs(sample: int) -> list[tuple[str, str]]:
     """(deal id, owner's email) for `sample` open deals, each with next-action and hygiene output stored."""
     from sqlalchemy import func, select
 
+    from sellerloop.access.fields import bind_viewer
     from sellerloop.agents.models import Subject
+    from sellerloop.agents.outputs import AgentOutput
     from sellerloop.agents.service import run_agent
     from sellerloop.evidence.deals import book_context, load_deals
-    from sellerloop.policy.fields import bind_viewer
     from sellerloop.records.models import OPEN_STAGES, Opportunity, User
-    from sellerloop.runs.models import AgentOutput
     from sellerloop.store.db import session_scope
     from sellerloop.store.service import open_engine
     from sellerloop.store.upsert import upsert

@@ -18,9 +18,9 @@ import random
 import statistics
 import time
 
+from sellerloop.verifier.facts import analyse_claim, quote_index
 from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claim
-from sellerloop.verifier.facts import analyse_claim, quote_index
 
 FIRST = ["Dana", "Moses", "Priya", "Ana", "Tom", "Lena", "Kofi", "Yuki", "Omar", "Greta", "Ravi", "Ines"]
 LAST = ["Whitfield", "Frase", "Nair", "Lopez", "Berg", "Okafor", "Tanaka", "Haddad", "Lindqvist", "Moreau"]

@@ -23,6 +23,9 @@ from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings, normalise_databas
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.store.service import init_store
 
+# Fixtures that several folders share (tests/support/): one definition each.
+pytest_plugins = ["tests.support.books"]
+
 POSTGRES_URL = os.environ.get("SELLERLOOP_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
     not POSTGRES_URL, reason="SELLERLOOP_TEST_POSTGRES_URL is not set"))]

@@ -20,12 +20,12 @@ from rich.table import Table
 from sellerloop.approvals.commands import approvals_app, rollback_command
 from sellerloop.audit.commands import audit_app
 from sellerloop.auth.commands import users_app
+from sellerloop.autonomy.commands import autonomy_app
 from sellerloop.config import BUNDLED_MAVEN_DIR, get_settings
 from sellerloop.console import err, open_store, out, print_json
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.outcomes.commands import import_events_command, outcomes_app
 from sellerloop.playbooks.commands import playbook_show
-from sellerloop.policy.autonomy_commands import autonomy_app
 from sellerloop.policy.commands import policy_app
 from sellerloop.scoring.commands import eval_app, scoring_app
 from sellerloop.shadow.commands import shadow_app
@@ -160,8 +160,8 @@ def import_signals_command(
 def _serve_to(session, user_id: str | None) -> None:
     """`--as USER`: the session serves that person (their record access, sensitive fields masked)."""
     if user_id is not None:
-        from sellerloop.policy.access import get_user
-        from sellerloop.policy.fields import bind_viewer
+        from sellerloop.access.fields import bind_viewer
+        from sellerloop.access.service import get_user
 
         bind_viewer(session, user=get_user(session=session, user_id=user_id))
 
@@ -196,7 +196,8 @@ def records_list(
 
 @source_app.command("show")
 def source_show(
-    uri: Annotated[str, typer.Argument(help="e.g. activity:ID, transcript:ID#t=12.5-18.0, opportunity:ID/field/close_date")],
+    uri: Annotated[str, typer.Argument(
+        help="e.g. activity:ID, transcript:ID#t=12.5-18.0, opportunity:ID/field/close_date")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON with kind, title, page and text")] = False,
     acting_user: Annotated[str | None, typer.Option("--as", help="as this user: only what they may see")] = None,
 ) -> None:
@@ -242,10 +243,13 @@ def run_prep(
 def run_next_action(
     opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity to advance")] = None,
     account: Annotated[str | None, typer.Option("--account", help="or an account: its open deals together")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="at most this many recommendations (default 3)")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", help="at most this many recommendations (default: the policy's caps.recommendations_per_record)")]
+    = None,
     acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Next-best action: catalogue actions ranked by score, each with its reason and the playbook element it advances."""
+    """Next-best action: catalogue actions ranked by score, each with its reason and the playbook element it
+    advances."""
     subject_type, subject_id = _one_subject(opportunity=opportunity, account=account)
     _run_agent("next-action", subject_type, subject_id, acting_user, playbook, as_json, limit=limit)
 
@@ -253,7 +257,8 @@ def run_next_action(
 @run_app.command("follow-up")
 def run_follow_up(
     opportunity: Annotated[str | None, typer.Option("--opportunity", help="the opportunity the call was about")] = None,
-    transcript: Annotated[str | None, typer.Option("--transcript", help="the call (default: the deal's latest)")] = None,
+    transcript: Annotated[str | None, typer.Option(
+        "--transcript", help="the call (default: the deal's latest)")] = None,
     eml: Annotated[Path | None, typer.Option("--eml", help="also write the email draft to this .eml file")] = None,
     acting_user: AsUser = None, playbook: PlaybookOption = None, as_json: JsonOption = False,
 ) -> None:
@@ -351,7 +356,8 @@ def run_all_command(
                      "win_model": win_model.model_dump(mode="json") if win_model else None})
         return
     # Short headings: the table must fit an 80-column terminal with the longest use case name.
-    table = Table("use case", "records", "items", "actions", "diffs", "unsupported", "failed", title=f"Batch {summary.batch_id}" + (" (continued)" if summary.resumed else ""))
+    table = Table("use case", "records", "items", "actions", "diffs", "unsupported", "failed",
+                  title=f"Batch {summary.batch_id}" + (" (continued)" if summary.resumed else ""))
     for u, t in summary.totals.items():
         table.add_row(u, str(t.records), str(t.items), str(t.recommendations), str(t.field_changes),
                       str(t.dropped_unsupported), str(t.failed))
@@ -391,9 +397,9 @@ def embed_url_command(
 ) -> None:
     """Print an embed link to a record's agent panels, for an iframe in Salesforce or another CRM. It needs no
     cookie (a signed token in the link) and works only on that record, for `minutes`."""
+    from sellerloop.access.service import get_user
     from sellerloop.auth.service import session_secret
     from sellerloop.cards.service import embed_link
-    from sellerloop.policy.access import get_user
 
     kind, record_id = _one_subject(opportunity=opportunity, account=account)
     with session_scope(open_store()) as session:
@@ -485,7 +491,7 @@ def _demo_placement(engine) -> str:
 def _demo_outcomes(session) -> str:
     """What happened on the demo book's records, read off its history as outcome events, and the win-probability
     model built from its closed deals (run-all rebuilds it after each nightly run)."""
-    from sellerloop.outcomes.events import collect_crm_events
+    from sellerloop.pipeline.outcomes import collect_crm_events
     from sellerloop.scoring.win import rebuild
 
     events = collect_crm_events(session=session)

@@ -66,7 +66,9 @@ def test_two_acceptances_do_not_move_the_ranking_below_the_policys_sample(demo_e
         segment = segment_of(session.get(Opportunity, used[0]).account)
         feedback = action_feedback(session=session)
         assert feedback.by_action["book_meeting"].decided == 2
-        assert feedback.factor("book_meeting", segment) == 1.0 and feedback.adjustment("book_meeting", segment).why == ""
+        assert (
+            feedback.factor("book_meeting", segment) == 1.0 and feedback.adjustment("book_meeting", segment).why == ""
+        )
         session.rollback()
         forget(session)
 

@@ -2,11 +2,15 @@
 state machine (approvals/drafts.take_up), is committed, then carried out."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from contextlib import contextmanager
 
 import httpx
 
+from sellerloop.approvals.models import Proposal
+from sellerloop.approvals.service import expire_due, propose
+from sellerloop.store.db import session_scope
 from tests.api.conftest import NEXT_STEP, one_line
 from tests.web.conftest import serve
 
@@ -234,3 +238,35 @@ def test_the_local_operator_sees_every_record_but_a_decision_needs_a_person(api)
     assert refused.status_code == 400 and one_line(refused) == \
         "sign in or use an API token: a decision needs a person"
     assert mine.status_code == 400
+
+
+def test_an_ask_nobody_answered_in_time_is_offered_afresh_by_the_api_and_the_panel_alike(api):
+    """One rule for both surfaces (pipeline/offers.offered): while an ask waits, it is shown as waiting with
+    nothing to take up again; once it expired unanswered, it is offered afresh, sealed."""
+    deal = api.ids["opportunity"]
+    with api.client("seller") as client:
+        first = recommendations(client, deal)[0]
+    offer = first["offer"]
+    asked = Proposal(use_case="next-action", subject=offer["subject"], action=offer["action"],
+                     payload=offer["payload"], reason=first["item"]["text"], level=offer["level"],
+                     sources=first["item"]["sources"])
+    with session_scope(api.engine) as s:
+        pending = propose(session=s, proposal=asked, by="agent:next-action")
+    with api.client("seller") as client:
+        waiting = recommendations(client, deal)[0]
+        waiting_panel = client.get(f"/opportunities/{deal}/panels/next-action", headers={"HX-Request": "true"})
+    with session_scope(api.engine) as s:
+        assert expire_due(session=s, at=dt.datetime(2100, 1, 1)) >= 1
+    with api.client("seller") as client:
+        again = recommendations(client, deal)[0]
+        panel = client.get(f"/opportunities/{deal}/panels/next-action", headers={"HX-Request": "true"})
+    assert waiting["decision"]["approval_id"] == pending.id and waiting["decision"]["state"] == "proposed"
+    assert waiting["offer_token"] is None
+    assert again["decision"] is None and again["offer_token"]
+
+    def first_block(page) -> str:
+        start = page.text.index('id="offer-next-action-1"')
+        end = page.text.find('id="offer-next-action-2"', start)
+        return page.text[start:end if end > 0 else None]
+
+    assert 'name="offer"' not in first_block(waiting_panel) and 'name="offer"' in first_block(panel)

@@ -74,7 +74,7 @@ def test_anyone_reads_the_policy_with_the_kill_switch_applied_to_the_levels(api,
     assert (row["level"], row["in_force"], row["placement"]) == ("L4", "L3", "draft")
     assert {"action": "send_email", "title": "Send an email", "risk": "high", "reversible": False} in \
         policy["actions"]
-    assert policy["sensitive_fields"] == ["Contact.phone"] and policy["caps"]["max_open_per_record"] == 3
+    assert policy["sensitive_fields"] == ["Contact.phone"] and policy["caps"]["max_open_approvals_per_record"] == 3
     assert any(e["use_case"] == "next-action" and e["action"] is None for e in policy["evidence"])
 
 

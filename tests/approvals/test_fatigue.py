@@ -50,7 +50,7 @@ def _policy(**caps):
 
 def test_a_record_gets_at_most_its_cap_of_open_approvals(engine, deals):
     _, (deal, *_) = deals
-    policy = _policy(max_open_per_record=2)
+    policy = _policy(max_open_approvals_per_record=2)
     with session_scope(engine) as s:
         for n in range(2):
             propose(session=s, proposal=_task(deal, n), by="agent:follow-up", at=T0, policy=policy)
@@ -62,7 +62,7 @@ def test_a_record_gets_at_most_its_cap_of_open_approvals(engine, deals):
 
 def test_a_seller_gets_at_most_their_daily_cap_across_records(engine, deals):
     _, ids = deals
-    policy = _policy(max_per_seller_per_day=2, max_open_per_record=5)
+    policy = _policy(max_new_approvals_per_seller_per_day=2, max_open_approvals_per_record=5)
     with session_scope(engine) as s:
         propose(session=s, proposal=_task(ids[0], 1), by="agent:follow-up", at=T0, policy=policy)
         propose(session=s, proposal=_task(ids[1], 1), by="agent:follow-up", at=T0, policy=policy)
@@ -129,7 +129,7 @@ def test_a_field_change_differing_only_in_case_and_spacing_is_merged_into_the_op
 
 def test_a_task_worded_alike_and_due_within_a_week_is_merged_into_the_open_one(engine, deals):
     _, (deal, *_) = deals
-    policy = _policy(max_open_per_record=10)
+    policy = _policy(max_open_approvals_per_record=10)
     with session_scope(engine) as s:
         first = propose(session=s, proposal=_named_task(deal, "Send the security questionnaire to procurement",
                                                         "2026-11-30"), by="agent:follow-up", at=T0, policy=policy)

@@ -3,8 +3,6 @@ whoever signed in, over real HTTP on loopback against a real store (SQLite and P
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -14,6 +12,7 @@ from sellerloop.auth.models import Credential
 from sellerloop.auth.service import add_user, create_token, set_password
 from sellerloop.records.models import Account, Opportunity, User
 from sellerloop.store.db import create_store_engine, session_scope
+from tests.support.signin import signed_in as signed_in_as
 from tests.web.conftest import serve
 
 PASSWORD = "correct horse battery"
@@ -28,11 +27,13 @@ def site(maven_copy):
                            .order_by(User.id)).first()
         set_password(session=s, user_id=seller.id, password=PASSWORD)
         add_user(session=s, user_id="t-admin", name="Ada Admin", role="admin", password=PASSWORD)
+        team = select(User.id).where(User.manager_id == seller.manager_id)
         foreign = s.scalars(select(Opportunity.id).where(Opportunity.owner_id != seller.id,
-                                                         Opportunity.owner_id.not_in(
-                                                             select(User.id).where(User.manager_id == seller.manager_id)))
+                                                         Opportunity.owner_id.not_in(team))
                             .order_by(Opportunity.id)).first()
-        own = s.scalars(select(Opportunity.id).where(Opportunity.owner_id == seller.id).order_by(Opportunity.id)).first()
+        own = s.scalars(
+            select(Opportunity.id).where(Opportunity.owner_id == seller.id).order_by(Opportunity.id)
+        ).first()
         token = create_token(session=s, user_id=seller.id, name="test script")
         seller_id = seller.id
     with serve(engine, sign_in=True) as live:
@@ -41,15 +42,8 @@ def site(maven_copy):
     engine.dispose()
 
 
-@contextmanager
-def signed_in(site, login: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.base_url) as client:
-        page = client.get("/signin")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        response = client.post("/signin", data={"login": login, "password": PASSWORD, "next": "/opportunities",
-                                                "csrf_token": csrf})
-        assert response.status_code == 303 and response.headers["location"] == "/opportunities"
-        yield client
+def signed_in(site, login: str):
+    return signed_in_as(site.base_url, login=login, password=PASSWORD, next="/opportunities")
 
 
 def test_nobody_signed_in_is_sent_to_sign_in_and_the_api_answers_401(site):

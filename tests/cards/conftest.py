@@ -29,17 +29,17 @@ import yaml
 from sqlalchemy import func, select
 
 from sellerloop.agents.models import AgentRun, Item, Subject
+from sellerloop.agents.outputs import AgentOutput
 from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import propose
 from sellerloop.auth.service import create_token
 from sellerloop.config import get_settings
+from sellerloop.evidence.models import SourceRef
 from sellerloop.policy.service import DEFAULT_POLICY_FILE
 from sellerloop.records.models import Account, Opportunity, User
-from sellerloop.runs.models import AgentOutput
 from sellerloop.runs.service import run_all
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.store.upsert import upsert
-from sellerloop.verifier.models import SourceRef
 from tests.conftest import BACKENDS, StoreHandle, load_book, make_store
 from tests.web.conftest import LiveServer, serve
 
@@ -104,7 +104,9 @@ def _prepare(session) -> dict[str, str]:
                                    .where(Account.owner_id != Opportunity.owner_id)))
     seller = max(sorted(u for u in crossing if users[u].role == "seller" and users[u].email),
                  key=lambda u: owned.get(u, 0))
-    peer = next(u for u in sorted(users) if users[u].role == "seller" and users[u].manager_id != users[seller].manager_id)
+    peer = next(
+        u for u in sorted(users) if users[u].role == "seller" and users[u].manager_id != users[seller].manager_id
+    )
     open_deals = session.scalars(select(Opportunity.id).where(Opportunity.owner_id == seller,
                                                               Opportunity.stage == "Engaging")
                                  .order_by(Opportunity.id).limit(2)).all()

@@ -25,7 +25,9 @@ def test_it_answers_a_signed_request_with_at_most_five_items_that_link_to_the_pa
     panel = f"{base}/embed/opportunities/{ids['deal']}?token="
     for item in card["items"]:
         assert item["title"] and item["text"] and isinstance(item["sources"], int) and item["sources"] >= 1
-        assert item["links"]["panel"].startswith(panel) and item["links"]["panel"].endswith(f"#panel-{item['use_case']}")
+        assert item["links"]["panel"].startswith(panel) and item["links"]["panel"].endswith(
+            f"#panel-{item['use_case']}"
+        )
         assert item["links"]["page"] == f"{base}/opportunities/{ids['deal']}#panel-{item['use_case']}"
     assert card["links"]["panel"].startswith(panel) and card["links"]["page"] == f"{base}/opportunities/{ids['deal']}"
     assert card["open_approvals"] == 1

@@ -23,6 +23,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from sellerloop.access.service import AccessDenied, get_user, require_opportunity
 from sellerloop.agents import prep, research
 from sellerloop.agents.models import CITED_KINDS, AgentRun, Subject
 from sellerloop.agents.service import run_agent, verify_items
@@ -31,9 +32,9 @@ from sellerloop.composers.deterministic import DeterministicComposer
 from sellerloop.composers.llm import BLOCK_END, BLOCK_START, INSTRUCTION_LIKE, LLMComposer, LLMUnavailable
 from sellerloop.composers.service import configured_composer
 from sellerloop.config import get_settings
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.playbooks.service import get_playbook
-from sellerloop.policy.access import AccessDenied, get_user, require_opportunity
 from sellerloop.records.models import (
     Account,
     Activity,
@@ -45,7 +46,6 @@ from sellerloop.records.models import (
     Utterance,
 )
 from sellerloop.store.db import create_store_engine, session_scope
-from sellerloop.verifier.models import SourceRef
 
 ACCOUNT = "acme-corporation"
 DEAL = "0N11U6L3"  # Engaging, on Acme Corporation, owned by Daniell Hammack (a seller without reports)

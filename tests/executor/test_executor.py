@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from sellerloop.access.service import AccessDenied
 from sellerloop.approvals.models import InvalidTransition, Proposal, State
 from sellerloop.approvals.service import approve, get_approval, propose, reject
 from sellerloop.approvals.service import now as approvals_clock
@@ -22,19 +23,12 @@ from sellerloop.auth.service import add_user
 from sellerloop.errors import BadInput
 from sellerloop.executor.models import Execution
 from sellerloop.executor.service import CRASH_ENV, ExecutionConflict, NoConnector, execute, rollback
-from sellerloop.policy.access import AccessDenied
 from sellerloop.policy.service import policy_in_force
 from sellerloop.records.models import FieldChange, Opportunity, Task, User
-from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.db import session_scope
+from tests.support.books import maven_copy_engine as engine  # noqa: F401  (the fixture, by the name used here)
 
 T0 = dt.datetime(2026, 11, 24, 9, 0)
-
-
-@pytest.fixture
-def engine(maven_copy):
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -159,7 +153,7 @@ def test_rollback_restores_the_exact_previous_value_over_a_thousand_random_diffs
     counter = iter(range(10**6))
     policy = policy_in_force()  # a thousand changes to one deal in a day: far past the fatigue caps, on purpose
     uncapped = policy.model_copy(update={"caps": policy.caps.model_copy(update={
-        "max_per_seller_per_day": 10**6, "max_open_per_record": 10**6})})
+        "max_new_approvals_per_seller_per_day": 10**6, "max_open_approvals_per_record": 10**6})})
 
     @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(field=st.sampled_from(sorted(FIELDS)), data=st.data())
@@ -283,7 +277,7 @@ def test_each_step_is_in_the_audit_log_with_its_actor_sources_and_diff(engine, d
 
 
 def test_a_teams_cedar_policy_decides_who_may_approve(engine, deal, tmp_path, monkeypatch):
-    from sellerloop.policy.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES
+    from sellerloop.access.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES
 
     deal_id, close, manager, _ = deal
     with session_scope(engine) as s:
@@ -325,7 +319,8 @@ def test_a_seller_cannot_turn_a_low_risk_change_into_marking_his_deal_won(engine
     seller = _seller_of(engine, deal_id)
     proposal = Proposal(use_case="hygiene", subject=f"opportunity:{deal_id}", action="update_field",
                         payload={"object": "opportunity", "record_id": deal_id, "field": "next_step", "old": None,
-                                 "new": "Call Ben"}, reason="The call named a next step.", expires_at=T0 + dt.timedelta(days=7))
+                                 "new": "Call Ben"}, reason="The call named a next step.",
+                        expires_at=T0 + dt.timedelta(days=7))
     with session_scope(engine) as s:
         approval = propose(session=s, proposal=proposal, by="agent:hygiene", at=T0)
     edited = proposal.payload | {"field": "stage", "new": "Won"}

@@ -10,26 +10,20 @@ import pytest
 from sqlalchemy import select
 
 from sellerloop.agents.models import AgentRun, Item, Subject
+from sellerloop.agents.outputs import AgentOutput
 from sellerloop.approvals.drafts import take_up
 from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import expire_due, propose
-from sellerloop.outcomes.events import record_event
+from sellerloop.pipeline.outcomes import record_event
 from sellerloop.records.models import Opportunity, User
-from sellerloop.runs.models import AgentOutput
-from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.db import session_scope
+from tests.support.books import maven_copy_engine as engine  # noqa: F401  (the fixture, by the name used here)
 
 T0 = dt.datetime(2017, 3, 1, 10, 0)  # when the constructed recommendations are made; every window is long over
 
 
 def days(n: float) -> dt.timedelta:
     return dt.timedelta(days=n)
-
-
-@pytest.fixture
-def engine(maven_copy):
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
 
 
 @dataclass

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sellerloop.outcomes.events import collect_crm_events, list_events
+from sellerloop.outcomes.events import list_events
+from sellerloop.pipeline.outcomes import collect_crm_events
 from sellerloop.records.models import Activity, FieldChange, Opportunity, StageChange, Task
 
 

@@ -7,11 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from sellerloop.access.fields import bind_viewer
+from sellerloop.access.service import AccessDenied
 from sellerloop.errors import BadInput, NotFound
-from sellerloop.outcomes.events import DETAIL_FIELDS, EventConflict, list_events, record_event
+from sellerloop.outcomes.events import DETAIL_FIELDS, EventConflict, list_events
 from sellerloop.outcomes.models import OutcomeEvent
-from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.fields import bind_viewer
+from sellerloop.pipeline.outcomes import record_event
 from sellerloop.policy.models import MASKABLE
 from sellerloop.records.models import User
 from sellerloop.store.db import session_scope

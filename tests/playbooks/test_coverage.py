@@ -20,17 +20,10 @@ from sellerloop.records.models import (
     User,
     Utterance,
 )
-from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.db import session_scope
+from tests.support.books import maven_copy_engine as engine  # noqa: F401  (the fixture, by the name used here)
 
 CUSTOMER = "Dana Whitfield"
-
-
-@pytest.fixture
-def engine(maven_copy):
-    """A writable copy of the Maven book (conftest's `maven_copy`: a file copy on SQLite, an import on PostgreSQL)."""
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from sellerloop.actions import ACTION_NAMES
-from sellerloop.errors import BadInput
 from sellerloop.config import get_settings
+from sellerloop.errors import BadInput
 from sellerloop.playbooks import PLAYBOOK_ENV, get_playbook, load_playbook, shipped_playbooks
 from sellerloop.playbooks.commands import playbook_show
 from sellerloop.records.models import OPEN_STAGES

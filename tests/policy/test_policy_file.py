@@ -81,7 +81,7 @@ def test_the_shipped_default_states_each_catalogue_action_as_the_catalogue_does(
     for name, spec in CATALOGUE.items():
         assert (shipped.actions[name].risk, shipped.actions[name].reversible) == (spec.risk, spec.reversible)
         assert shipped.risk_of(name) == spec.risk and shipped.is_reversible(name) == spec.reversible
-    assert shipped.caps.max_open_per_record == 3
+    assert shipped.caps.max_open_approvals_per_record == 3
     assert shipped.promotion.min_reviewed == 50 and shipped.promotion.min_approved_unedited_share == 0.8
     assert shipped.kill_switch is False and shipped.audit_logging is True
 
@@ -222,14 +222,14 @@ def test_a_key_given_twice_is_refused_rather_than_silently_overridden(tmp_path):
 
 def test_shape_problems_name_the_path_and_line(tmp_path):
     path = write(tmp_path, "levels:\n  research: L7\n  resarch: L2\n  follow-up: {default: L3, send_emial: L3}\n"
-                           "caps: {max_open_per_record: 0, colour: red}\n")
+                           "caps: {max_open_approvals_per_record: 0, colour: red}\n")
     found = {p: (reason, line) for p, reason, line in refusals(path)}
     assert found["levels.research"] == ("not a level 'L7': use one of L1, L2, L3, L4, L5", 2)
     assert found["levels.resarch"][0].startswith("unknown use case; the use cases are: research, prep")
     assert found["levels.follow-up.send_emial"] == (
         f"unknown action; the catalogue has: {', '.join(CATALOGUE)}", 4)
-    assert found["caps.max_open_per_record"] == ("Input should be greater than or equal to 1", 5)
-    assert found["caps.colour"][0].startswith("unknown key; expected one of: max_open_per_record")
+    assert found["caps.max_open_approvals_per_record"] == ("Input should be greater than or equal to 1", 5)
+    assert found["caps.colour"][0].startswith("unknown key; expected one of: max_open_approvals_per_record")
 
 
 # ------------------------------------------------------------------------------------------------ the command
@@ -343,3 +343,17 @@ def test_a_refused_policy_is_never_put_in_force(tmp_path, monkeypatch):
 def test_an_action_outside_the_catalogue_gets_no_level():
     with pytest.raises(SellerloopError, match="unknown action 'wire_money'"):
         level_for("follow-up", "wire_money")
+
+
+def test_a_policy_written_with_the_caps_former_names_reads_the_same(tmp_path):
+    shipped = copy.deepcopy(SHIPPED)
+    shipped["caps"] = {"max_open_per_record": 2, "max_per_seller_per_day": 9}
+    caps = load_policy(write(tmp_path, shipped)).caps
+    assert (caps.max_open_approvals_per_record, caps.max_new_approvals_per_seller_per_day) == (2, 9)
+
+
+def test_the_recommendation_limit_comes_from_the_policy_beside_the_approval_caps(tmp_path):
+    assert load_policy(DEFAULT_POLICY_FILE).caps.recommendations_per_record == 3
+    refused = {p: reason for p, reason, _ in refusals(write(tmp_path, "caps: {recommendations_per_record: 11}\n"))}
+    assert refused["caps.recommendations_per_record"] == "Input should be less than or equal to 10"
+

@@ -7,18 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from sellerloop.agents.models import AgentRun
+from sellerloop.agents.outputs import AgentBatch, AgentOutput
 from sellerloop.records.models import OPEN_STAGES, Opportunity
 from sellerloop.runs import service as runs
-from sellerloop.runs.models import AgentBatch, AgentOutput
-from sellerloop.store.db import create_store_engine, session_scope
-
-
-@pytest.fixture
-def engine(maven_copy):
-    """A writable copy of the Maven book: run-all writes outputs."""
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
+from sellerloop.store.db import session_scope
+from tests.support.books import maven_copy_engine as engine  # noqa: F401  (the fixture, by the name used here)
 
 
 def _open_deals(engine) -> set[str]:

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from sellerloop.approvals.models import ApprovalRow
 from sellerloop.auth.service import add_user
+from sellerloop.autonomy.service import set_kill_switch
 from sellerloop.config import get_settings
-from sellerloop.policy.autonomy import set_kill_switch
 from sellerloop.policy.service import HOME_POLICY_FILE, load_policy, policy_file_in_force, write_demo_policy
 from sellerloop.runs.service import placed_use_cases, run_all
 from sellerloop.store.db import create_store_engine, session_scope

@@ -38,8 +38,6 @@ from sellerloop.sample import texts as tx
 from sellerloop.sample.layer import BOOK_DATE, build_sample_layer
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.store.service import init_store
-
-
 from tests.conftest import BACKENDS, make_store
 
 # -------------------------------------------------------------------------------------------------- fixtures

@@ -23,14 +23,7 @@ from sellerloop.scoring.win import (
     win_probabilities,
     win_probability,
 )
-from sellerloop.store.db import create_store_engine, session_scope
-
-
-@pytest.fixture
-def maven_writable(maven_copy):
-    engine = create_store_engine(maven_copy.url)
-    yield engine
-    engine.dispose()
+from sellerloop.store.db import session_scope
 
 
 def _state(session) -> dict:
@@ -41,9 +34,9 @@ def _counts(state: dict) -> tuple:
     return state["won"], state["lost"], state["counts"]
 
 
-def test_observing_closed_deals_one_by_one_gives_exactly_the_counts_a_rebuild_gives(maven_writable):
+def test_observing_closed_deals_one_by_one_gives_exactly_the_counts_a_rebuild_gives(maven_copy_engine):
     start, end = dt.date(2017, 9, 30), dt.date(2017, 10, 7)
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         rebuild(session=s, as_of=start)
         later = list(s.scalars(select(Opportunity).where(Opportunity.stage.in_(("Won", "Lost")),
                                                          Opportunity.close_date > start,
@@ -51,22 +44,22 @@ def test_observing_closed_deals_one_by_one_gives_exactly_the_counts_a_rebuild_gi
         assert len(later) > 100
         for o in later:
             assert observe_closed(session=s, opportunity_id=o.id, won=o.stage == "Won")
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         incremental = _state(s)
         assert model_info(session=s).observed_since_rebuild == len(later)
         rebuild(session=s, as_of=end)
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         rebuilt = _state(s)
     assert _counts(incremental) == _counts(rebuilt)
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         closed = [o for o in s.scalars(select(Opportunity).where(Opportunity.stage.in_(("Won", "Lost"))))
                   if o.close_date <= end]
         assert rebuilt["won"] == sum(o.stage == "Won" for o in closed)
         assert rebuilt["won"] + rebuilt["lost"] == len(closed)
 
 
-def test_a_deal_observed_twice_counts_once_and_a_corrected_outcome_moves_it_across(maven_writable):
-    with session_scope(maven_writable) as s:
+def test_a_deal_observed_twice_counts_once_and_a_corrected_outcome_moves_it_across(maven_copy_engine):
+    with session_scope(maven_copy_engine) as s:
         rebuild(session=s, as_of=dt.date(2017, 9, 30))
         deal = s.scalars(select(Opportunity).where(Opportunity.stage == "Won",
                                                    Opportunity.close_date > dt.date(2017, 9, 30))).first()
@@ -83,11 +76,11 @@ def test_a_deal_observed_twice_counts_once_and_a_corrected_outcome_moves_it_acro
     assert corrected["counts"]["seller"][deal.owner_id] == [seller[0] - 1, seller[1] + 1]
 
 
-def test_a_rebuild_gives_the_same_state_every_time_and_bumps_the_version(maven_writable):
-    with session_scope(maven_writable) as s:
+def test_a_rebuild_gives_the_same_state_every_time_and_bumps_the_version(maven_copy_engine):
+    with session_scope(maven_copy_engine) as s:
         first = rebuild(session=s)
         state = _state(s)
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         second = rebuild(session=s)
         again = _state(s)
     assert second.version == first.version + 1
@@ -96,43 +89,43 @@ def test_a_rebuild_gives_the_same_state_every_time_and_bumps_the_version(maven_w
     assert first.closed_deals == 6711 and first.won == 4238
 
 
-def test_a_rebuild_over_the_same_closed_deals_keeps_the_state_without_fitting_again(maven_writable, monkeypatch):
-    with session_scope(maven_writable) as s:
+def test_a_rebuild_over_the_same_closed_deals_keeps_the_state_without_fitting_again(maven_copy_engine, monkeypatch):
+    with session_scope(maven_copy_engine) as s:
         rebuild(session=s)
         state = _state(s)
     fits = []
     real_fit = SellerloopScorer.fit
     monkeypatch.setattr(SellerloopScorer, "fit", lambda self, deals: fits.append(len(deals)) or real_fit(self, deals))
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         rebuild(session=s)
         again = _state(s)
     assert fits == []
     assert state.pop("rebuilt_at") <= again.pop("rebuilt_at")
     assert state == again
-    with session_scope(maven_writable) as s:  # one more deal lost: the closed deals differ, so it fits again
+    with session_scope(maven_copy_engine) as s:  # one more deal lost: the closed deals differ, so it fits again
         deal = s.scalars(select(Opportunity).where(Opportunity.stage == "Engaging").order_by(Opportunity.id)).first()
         deal.stage, deal.close_date = "Lost", dt.date(2017, 12, 30)
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         info = rebuild(session=s)
     assert fits == [6712] and info.closed_deals == 6712 and info.won == 4238
 
 
-def test_a_rebuild_after_deals_were_counted_one_by_one_fits_again(maven_writable, monkeypatch):
-    with session_scope(maven_writable) as s:
+def test_a_rebuild_after_deals_were_counted_one_by_one_fits_again(maven_copy_engine, monkeypatch):
+    with session_scope(maven_copy_engine) as s:
         rebuild(session=s)
         deal = s.scalars(select(Opportunity).where(Opportunity.stage == "Won").order_by(Opportunity.id)).first()
         assert observe_closed(session=s, opportunity_id=deal.id, won=False)  # counted twice until the rebuild
     fits = []
     real_fit = SellerloopScorer.fit
     monkeypatch.setattr(SellerloopScorer, "fit", lambda self, deals: fits.append(len(deals)) or real_fit(self, deals))
-    with session_scope(maven_writable) as s:
+    with session_scope(maven_copy_engine) as s:
         info = rebuild(session=s)
         assert _state(s)["recent"] == {}
     assert fits == [6711] and (info.closed_deals, info.won) == (6711, 4238)
 
 
-def test_on_maven_every_deal_gets_the_base_rate_because_no_field_predicted_outcomes_out_of_time(maven_writable):
-    with session_scope(maven_writable) as s:
+def test_on_maven_every_deal_gets_the_base_rate_because_no_field_predicted_outcomes_out_of_time(maven_copy_engine):
+    with session_scope(maven_copy_engine) as s:
         info = rebuild(session=s)
         deals = list(s.scalars(select(Opportunity).where(Opportunity.stage == "Engaging").order_by(Opportunity.id)
                                .limit(50)))
@@ -292,8 +285,8 @@ def test_features_come_only_from_what_is_known_while_the_deal_is_open():
     assert scoring_features(_facts(stage="Lost"), as_of=dt.date(2017, 3, 15)) == as_open
 
 
-def test_the_amount_and_close_value_are_never_features(maven_writable):
-    with session_scope(maven_writable) as s:
+def test_the_amount_and_close_value_are_never_features(maven_copy_engine):
+    with session_scope(maven_copy_engine) as s:
         deal = s.scalars(select(Opportunity).where(Opportunity.stage == "Won")).first()
         before = learning_features(load_facts(session=s, ids=[deal.id])[0])
         s.execute(update(Opportunity).where(Opportunity.id == deal.id).values(amount=1, close_value=0)

@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from sellerloop.outcomes.events import EventContradictsRecord, list_events, record_event
+from sellerloop.outcomes.events import EventContradictsRecord, list_events
+from sellerloop.pipeline.outcomes import record_event
 from sellerloop.records.models import OPEN_STAGES, Opportunity
 from sellerloop.scoring.win import model_info, rebuild
 from sellerloop.store.db import create_store_engine, session_scope

@@ -2,16 +2,16 @@
 
 The book is a copy of the Maven data with an admin and a RevOps user added, one contact per chosen account, and a
 sentinel value in every field a policy may mark sensitive (so a leak is a string search, not a guess). The policy
-in force marks all of them sensitive. Who may see what is written out here independently of policy/fields.py and
+in force marks all of them sensitive. Who may see what is written out here independently of access/fields.py and
 the Cedar file: admins and RevOps everything; a seller or manager the fields of records owned by themselves or
 anyone under them (a contact's fields follow its account's owner); an agent running for nobody none.
 
 For each viewer, every surface is collected: the web pages (records, lists, a source opened from a link), the
-JSON API of every agent (a person signed in with an API token of theirs), the CLI (`records list`, `source show`), what each agent was given (its brief) and the
-prompt an LLM composer sent, and what a whole-book run stored. Then each (viewer, record, field) the viewer may
-not see is looked for in each surface: the count of those cases is printed, and a leak fails the test. The
-positive side is checked too (the viewer who may see a field finds it on the record page), so the search is one
-that could find something.
+JSON API of every agent (a person signed in with an API token of theirs), the CLI (`records list`, `source
+show`), what each agent was given (its brief) and the prompt an LLM composer sent, and what a whole-book run
+stored. Then each (viewer, record, field) the viewer may not see is looked for in each surface: the count of
+those cases is printed, and a leak fails the test. The positive side is checked too (the viewer who may see a
+field finds it on the record page), so the search is one that could find something.
 """
 from __future__ import annotations
 
@@ -27,17 +27,17 @@ from pydantic_ai.messages import ModelRequest, ModelResponse, ToolCallPart, User
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from sqlalchemy import func, select
 
+from sellerloop.access.permissions import CEDAR_POLICIES_ENV
+from sellerloop.access.service import AccessDenied
 from sellerloop.agents.models import Subject
+from sellerloop.agents.outputs import AgentOutput
 from sellerloop.agents.service import run_agent
 from sellerloop.auth.service import create_token
 from sellerloop.composers.llm import LLMComposer
 from sellerloop.errors import BadInput
-from sellerloop.policy.access import AccessDenied
 from sellerloop.policy.models import MASKABLE
-from sellerloop.policy.permissions import CEDAR_POLICIES_ENV
 from sellerloop.policy.service import DEFAULT_POLICY_FILE
 from sellerloop.records.models import Account, Contact, FieldChange, Opportunity, User
-from sellerloop.runs.models import AgentOutput
 from sellerloop.runs.service import run_all
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.web.app import create_app

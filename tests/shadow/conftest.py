@@ -24,7 +24,7 @@ from sellerloop.records.models import (
 )
 from sellerloop.shadow.models import ShadowAction
 from sellerloop.store.db import session_scope
-from tests.policy.test_autonomy import policy_file
+from tests.autonomy.test_autonomy import policy_file
 
 DAY = dt.date(2017, 11, 15)  # the day the book is replayed as of (a Wednesday)
 LATE = "Zebra"  # a word only in what happened after DAY

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import approve, propose
 from sellerloop.audit.models import AuditEntry
+from sellerloop.autonomy.service import PromotionRefused, evidence, promote
 from sellerloop.executor.service import execute
-from sellerloop.policy.autonomy import PromotionRefused, evidence, promote
 from sellerloop.policy.service import load_policy
 from sellerloop.shadow.service import shadow_evidence
 from sellerloop.store.db import session_scope

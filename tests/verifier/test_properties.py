@@ -7,9 +7,9 @@ import datetime as dt
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from sellerloop.verifier.facts import claim_facts, found_in, quote_index
 from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claim
-from sellerloop.verifier.facts import claim_facts, found_in, quote_index
 
 FIRST = ["Dana", "Moses", "Priya", "Ana", "Tom", "Lena", "Kofi", "Yuki", "Omar", "Greta"]
 LAST = ["Whitfield", "Frase", "Nair", "Lopez", "Berg", "Okafor", "Tanaka", "Haddad", "Lindqvist", "Moreau"]

@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from sellerloop.config import get_settings
 from sellerloop.errors import BadInput
+from sellerloop.evidence.models import SourceRef
 from sellerloop.records.models import Activity, Transcript, Utterance
 from sellerloop.store.db import session_scope
-from sellerloop.verifier.models import Claim, SourceRef
-from sellerloop.verifier.service import verify_claim, verify_claims
 from sellerloop.verifier.commands import verify
-from sellerloop.verifier.service import get_verifier_settings
+from sellerloop.verifier.models import Claim
+from sellerloop.verifier.service import get_verifier_settings, verify_claim, verify_claims
 
 EMAIL = ("Hi Moses,\nBudget is approved up to $12,000 for 40 seats.\nWe sign on December 8, 2017.\n"
          "Dana Whitfield\nCFO, Cancity")

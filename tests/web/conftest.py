@@ -74,7 +74,8 @@ def serve(engine: Engine, *, sign_in: bool = False) -> Iterator[LiveServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # port 0: the kernel picks a free one, no race with other test workers
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine=engine, sign_in=sign_in, secret_key="test-secret"), log_level="warning", lifespan="off"))
+    app = create_app(engine=engine, sign_in=sign_in, secret_key="test-secret")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"uvicorn-{port}")
     thread.start()

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sellerloop.agents.models import AgentRun, Item, Subject
 from sellerloop.agents.render import TITLES
 from sellerloop.agents.service import run_agent
+from sellerloop.evidence.models import SourceRef
 from sellerloop.records.models import Opportunity, Transcript
 from sellerloop.store.db import session_scope
-from sellerloop.verifier.models import SourceRef
 from sellerloop.web import agent_views
 from sellerloop.web.agent_views import panel_context
 from sellerloop.web.deps import templates
@@ -147,7 +147,9 @@ def test_each_new_panel_shows_the_agents_sections_items_and_numbered_sources(dem
     for item in run.items:
         for uri in dict.fromkeys(s.uri for s in item.sources):
             expected.append((uri, numbers.setdefault(uri, len(numbers) + 1)))
-    got = [(parse_qs(urlsplit(html.unescape(href)).query)["uri"][0], int(n)) for href, n in SOURCE_LINK.findall(fragment)]
+    got = [
+        (parse_qs(urlsplit(html.unescape(href)).query)["uri"][0], int(n)) for href, n in SOURCE_LINK.findall(fragment)
+    ]
     assert got == expected
 
 
@@ -263,7 +265,8 @@ def test_an_agent_that_fails_says_so_in_its_panel_instead_of_spinning(demo_http,
 
 def test_the_follow_up_email_downloads_as_an_eml_file_with_to_and_subject(demo_http, demo_call):
     fragment = demo_http.get(f"/opportunities/{DEMO_DEAL}/panels/follow-up", headers=HX).text
-    href = html.unescape(re.search(r'<a class="eml-link" href="([^"]+)" download>Download \.eml</a>', fragment).group(1))
+    link = re.search(r'<a class="eml-link" href="([^"]+)" download>Download \.eml</a>', fragment)
+    href = html.unescape(link.group(1))
     response = demo_http.get(href)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("message/rfc822")
@@ -275,7 +278,8 @@ def test_the_follow_up_email_downloads_as_an_eml_file_with_to_and_subject(demo_h
     # the same draft from the call's own address
     from_call = demo_http.get(f"/transcripts/{demo_call}/follow-up.eml")
     assert from_call.status_code == 200 and from_call.headers["content-type"].startswith("message/rfc822")
-    assert email.message_from_bytes(from_call.content)["Subject"] == email.message_from_bytes(response.content)["Subject"]
+    subject = email.message_from_bytes(response.content)["Subject"]
+    assert email.message_from_bytes(from_call.content)["Subject"] == subject
 
 
 def test_an_eml_without_a_draft_is_a_404_with_a_reason(demo_http, monkeypatch):
@@ -400,10 +404,12 @@ def test_each_kind_of_item_reads_as_a_seller_expects():
     assert len(items) == 10
     recommendation, change, role, alert, mail, task, step, point, objection, question = items
     assert '<span class="badge action" title="Catalogue action">book meeting</span>' in recommendation
-    assert '<span class="badge element" title="Playbook element this advances">Decision process</span>' in recommendation
+    element = '<span class="badge element" title="Playbook element this advances">Decision process</span>'
+    assert element in recommendation
     assert "score 0.84" in recommendation
     assert '<span class="diff-field">Close date</span>' in change
-    assert '<del><span class="visually-hidden">from </span>2017-06-30</del>' in change and "<ins>2017-07-31</ins>" in change
+    assert '<del><span class="visually-hidden">from </span>2017-06-30</del>' in change
+    assert "<ins>2017-07-31</ins>" in change
     assert 'of <a class="diff-target" href="/sources?uri=contact%3Ac-ben" title="contact:c-ben">Ben Ortiz</a>' in role
     assert '<span class="muted">(empty)</span>' in role and "<ins>champion</ins>" in role
     assert '<span class="badge alert">alert</span>' in alert and "Next step missing" in alert

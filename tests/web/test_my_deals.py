@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -16,6 +13,7 @@ from sellerloop.approvals.service import propose
 from sellerloop.auth.service import add_user, set_password
 from sellerloop.records.models import OPEN_STAGES, Activity, Opportunity, Task, User
 from sellerloop.store.db import create_store_engine, session_scope
+from tests.support.signin import signed_in
 from tests.web.conftest import serve
 
 PASSWORD = "correct horse battery"
@@ -55,17 +53,8 @@ def site(maven_copy):
     engine.dispose()
 
 
-@contextmanager
-def _signed_in(site, login: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.base_url) as client:
-        yield _sign_in(client, login)
-
-
-def _sign_in(client: httpx.Client, login: str) -> httpx.Client:
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
-    landed = client.post("/signin", data={"login": login, "password": PASSWORD, "csrf_token": csrf})
-    assert landed.status_code == 303 and landed.headers["location"] == "/"
-    return client
+def _signed_in(site, login: str):
+    return signed_in(site.base_url, login=login, password=PASSWORD)
 
 
 def test_a_seller_lands_on_their_deals_with_what_needs_them_first(site):

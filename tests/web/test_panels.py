@@ -16,9 +16,9 @@ from markupsafe import escape
 
 from sellerloop.agents.models import AgentRun, Item, Subject
 from sellerloop.agents.service import run_agent
+from sellerloop.evidence.models import SourceRef
 from sellerloop.records.models import Activity, Opportunity, Signal, Transcript, Utterance
 from sellerloop.store.db import create_store_engine, session_scope
-from sellerloop.verifier.models import SourceRef
 from sellerloop.web.deps import templates
 from sellerloop.web.marks import _candidates, mark_quotes
 from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL, serve

@@ -107,7 +107,9 @@ def test_without_javascript_the_panel_is_a_link_to_its_own_page(browser, demo_se
         context.close()
 
 
-@pytest.mark.parametrize("path, panel", [(f"/opportunities/{DEMO_DEAL}", "prep"), (f"/accounts/{DEMO_ACCOUNT}", "research")])
+@pytest.mark.parametrize(
+    "path, panel", [(f"/opportunities/{DEMO_DEAL}", "prep"), (f"/accounts/{DEMO_ACCOUNT}", "research")]
+)
 def test_a_loaded_panel_fits_a_narrow_window(browser, demo_server, path, panel):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:

@@ -22,15 +22,25 @@ def site(maven_copy):
                            .order_by(User.id)).first()
         set_password(session=s, user_id=seller.id, password=PASSWORD)
         team = select(User.id).where(User.manager_id == seller.manager_id)
-        own = s.scalars(select(Opportunity.id).where(Opportunity.owner_id == seller.id).order_by(Opportunity.id)).first()
+        own = s.scalars(
+            select(Opportunity.id).where(Opportunity.owner_id == seller.id).order_by(Opportunity.id)
+        ).first()
         # An account with no deal of the seller's team, owned by someone outside it: not theirs to open.
-        foreign = s.scalars(select(Account.id).where(
-            Account.owner_id.not_in(team),
-            Account.id.not_in(select(Opportunity.account_id).where(Opportunity.owner_id.in_(team),
-                                                                  Opportunity.account_id.is_not(None))))
-            .order_by(Account.id)).first()
+        foreign = s.scalars(
+            select(Account.id)
+            .where(
+                Account.owner_id.not_in(team),
+                Account.id.not_in(
+                    select(Opportunity.account_id).where(
+                        Opportunity.owner_id.in_(team), Opportunity.account_id.is_not(None)
+                    )
+                ),
+            )
+            .order_by(Account.id)
+        ).first()
         if foreign is None:  # Maven's teams sell to nearly every account: add one owned by another team
-            other = s.scalars(select(User.id).where(User.role == "seller", User.id.not_in(team)).order_by(User.id)).first()
+            other = s.scalars(select(User.id).where(User.role == "seller", User.id.not_in(team))
+                              .order_by(User.id)).first()
             s.add(Account(id="t-elsewhere", name="Elsewhere Ltd", owner_id=other))
             foreign = "t-elsewhere"
         ids = {"seller": seller.id, "name": seller.name, "own": own, "foreign": foreign}

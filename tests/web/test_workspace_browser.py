@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sellerloop.auth.service import add_user, set_password
 from sellerloop.records.models import User
 from sellerloop.store.db import create_store_engine, session_scope
+from tests.support.signin import sign_in_browser
 from tests.web.conftest import SCREENSHOTS, serve
 from tests.web.test_decisions import _deal_with_recommendations, _pending
 
@@ -37,10 +38,7 @@ def site(maven_copy):
 
 
 def _sign_in(page, site, user_id: str, path: str) -> None:
-    page.goto(site.url(path))
-    page.get_by_label("User id or email").fill(user_id)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_browser(page, signin_url=site.url(path), login=user_id, password=PASSWORD)
     expect(page).to_have_url(site.url(path))
 
 
@@ -143,7 +141,8 @@ def test_the_deal_page_and_inbox_fit_the_window_and_every_control_has_a_label(br
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path or 'deal page'} scrolls sideways by {overflow}px at {width}px"
             unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, textarea, select')]
-                .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length)
+                              && !el.getAttribute('aria-label'))
                 .map(el => el.name || el.id)""")
             assert unlabelled == [], f"controls without a label on {path or 'the deal page'}: {unlabelled}"
         if width == 390:

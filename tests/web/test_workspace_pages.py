@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from sellerloop.access.fields import field_hidden
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.approvals.models import Proposal
@@ -23,12 +22,14 @@ from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import append
 from sellerloop.auth.service import add_user, set_password
 from sellerloop.config import get_settings
-from sellerloop.policy.fields import field_hidden
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, load_policy
 from sellerloop.records.models import Opportunity, User
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.web import pages
 from tests.conftest import BACKENDS, load_book, make_store
+from tests.support.signin import csrf_of as _csrf
+from tests.support.signin import sign_in_browser
+from tests.support.signin import signed_in as signed_in_as
 from tests.web.conftest import TIMED_TRANSCRIPT, UNTIMED_TRANSCRIPT, seed_records, serve
 
 PASSWORD = "correct horse battery"
@@ -112,18 +113,8 @@ def _decide(engine, ids: dict) -> None:
                payload={"use_case": "research", "action": None, "from": "L1", "to": "L2"})
 
 
-@contextmanager
-def signed_in(site, user_id: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.base_url, timeout=60) as client:
-        csrf = _csrf(client.get("/signin").text)
-        response = client.post("/signin", data={"login": user_id, "password": PASSWORD, "next": "/accounts",
-                                                "csrf_token": csrf})
-        assert response.status_code == 303, response.text
-        yield client
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+def signed_in(site, user_id: str):
+    return signed_in_as(site.base_url, login=user_id, password=PASSWORD, next="/accounts")
 
 
 def _message(html: str) -> str:
@@ -462,10 +453,7 @@ def test_admins_and_revops_get_the_tuning_report_and_a_seller_or_manager_is_refu
 # --- in a browser: narrow and wide windows, labels, the keyboard ------------------------------------------------
 
 def _browser_sign_in(page, site, user_id: str) -> None:
-    page.goto(site.url("/signin?next=/dashboard"))
-    page.get_by_label("User id or email").fill(user_id)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_browser(page, signin_url=site.url("/signin?next=/dashboard"), login=user_id, password=PASSWORD)
     page.wait_for_url(site.url("/dashboard"))
 
 

@@ -28,10 +28,10 @@ from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import dialogue
 from sellerloop.evidence.conversation import sentences
 from sellerloop.evidence.dialogue import CUSTOMER, SELLER, Handling, Turn
+from sellerloop.evidence.models import SourceRef
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import Transcript
 from sellerloop.verifier.facts import claim_facts
-from sellerloop.verifier.models import SourceRef
 
 SECTIONS = [
     Section(key="call_stats", title="Call at a glance", kind="coaching_point", max_items=5,

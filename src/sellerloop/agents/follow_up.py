@@ -35,6 +35,7 @@ from sellerloop.evidence.commitments import Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
 from sellerloop.evidence.deals import book_context
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import cite_whole, utterance_line
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import (
@@ -46,7 +47,6 @@ from sellerloop.records.models import (
     User,
     Utterance,
 )
-from sellerloop.verifier.models import SourceRef
 
 SECTIONS = [
     Section(key="commitments", title="Commitments", kind="claim", max_items=12,

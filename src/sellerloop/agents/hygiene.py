@@ -20,8 +20,9 @@ Alerts (section `missing_fields`): empty required fields of an open deal (close 
 account), and each exit criterion of the current stage without evidence, named as the playbook names it.
 
 Speed: a whole-book run passes `deal` (evidence.deals, loaded in bulk, with its calls: the close date and the
-playbook coverage read them) and this module then reads only those rows: no query of its own. Quotes are built from the rows with the resolver's own formatting (field_label, format_value),
-so they are verbatim in what `sellerloop source show URI` prints, and transcripts are not resolved here.
+playbook coverage read them) and this module then reads only those rows: no query of its own. Quotes are built
+from the rows with the resolver's own formatting (field_label, format_value), so they are verbatim in what
+`sellerloop source show URI` prints, and transcripts are not resolved here.
 """
 from __future__ import annotations
 
@@ -32,17 +33,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import is_masked
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.conversation import sentences, transcript_span_uri
 from sellerloop.evidence.dates import DateMention, date_mentions
 from sellerloop.evidence.deals import DealEvidence, load_deal
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import cite_field, field_label, format_value
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
-from sellerloop.policy.fields import is_masked
 from sellerloop.records.models import CLOSED_STAGES, Activity, Contact, Opportunity, Utterance
-from sellerloop.verifier.models import SourceRef
 
 SECTIONS = [
     Section(key="field_updates", title="Field updates", kind="field_change", max_items=8,
@@ -241,7 +242,8 @@ def _last_change(deal: DealEvidence, field: str) -> dt.datetime | None:
 
 _STEP_HEAD = r"(?:agreed[ \t]+)?(?:next[ \t]+steps?|action[ \t]+items?|follow[- ]?ups?|to-?dos?)"
 # "Next step: Dana to send the security review by Friday." on a line of its own.
-NEXT_STEP_LINE = re.compile(rf"^[ \t]*(?:[-*•][ \t]*)?{_STEP_HEAD}[ \t]*:[ \t]*(?P<step>\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+NEXT_STEP_LINE = re.compile(rf"^[ \t]*(?:[-*•][ \t]*)?{_STEP_HEAD}[ \t]*:[ \t]*(?P<step>\S.*?)[ \t]*$",
+                            re.IGNORECASE | re.MULTILINE)
 # "Next steps:" alone on a line, the steps listed below it.
 NEXT_STEP_HEADER = re.compile(rf"^[ \t]*{_STEP_HEAD}[ \t]*:?[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _BULLET = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(?P<step>\S.*?)[ \t]*$")
@@ -298,7 +300,8 @@ def _same_text(a: str | None, b: str | None) -> bool:
 
 # Titles that say plainly which part a person plays in a buying decision, first match wins. Champions are
 # never read from a title: a champion is someone who sells for you, which no title says.
-TITLE_ROLES: tuple[tuple[str, re.Pattern], ...] = tuple((role, re.compile(pattern, re.IGNORECASE)) for role, pattern in (
+TITLE_ROLES: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (role, re.compile(pattern, re.IGNORECASE)) for role, pattern in (
     ("economic_buyer", (r"\b(?:CFO|chief\s+financial\s+officer|finance\s+director"
                         r"|(?:vp|svp|evp|vice\s+president|head|director)\s+(?:of\s+)?finance)\b")),
     ("technical_evaluator", (r"\b(?:CTO|chief\s+technology\s+officer|CISO|chief\s+information\s+security\s+officer"
@@ -361,7 +364,7 @@ def _tidy(facts: FactList, session: Session, playbook: Playbook, o: Opportunity,
     _contact_roles(facts, deal)
 
     for name in REQUIRED_FIELDS:
-        # A masked field (policy/fields.py) is not empty: it is one the person this runs for may not see.
+        # A masked field (access/fields.py) is not empty: it is one the person this runs for may not see.
         if getattr(o, name) in (None, "") and not is_masked(o, name):
             facts.add("missing_fields", f"{field_label(name)}: empty, a required field of an open deal.",
                       [cite_field("opportunity", o, name)], label=f"Missing field · {field_label(name)}", field=name)
@@ -401,7 +404,8 @@ def _next_step(facts: FactList, o: Opportunity, deal: DealEvidence) -> None:
     if _same_text(step, o.next_step):
         return
     facts.add("field_updates", f"Next step: {o.next_step or NONE} → {step}",
-              [SourceRef(uri=f"activity:{activity.id}", quote=quote, kind="activity"), cite_field("opportunity", o, "next_step")],
+              [SourceRef(uri=f"activity:{activity.id}", quote=quote, kind="activity"),
+               cite_field("opportunity", o, "next_step")],
               label=f"Next step from the latest {activity.kind}", field="next_step", old=o.next_step or "",
               new=step, action="update_field")
 
@@ -412,7 +416,8 @@ def _stage(facts: FactList, o: Opportunity, exits_to: str, coverage) -> None:
     cited = " · ".join(f"“{e.quote}”" for _, e in evidence)
     names = ", ".join(c.name for c in coverage)
     facts.add("field_updates", f"Stage: {o.stage} · {cited}",
-              [cite_field("opportunity", o, "stage"), *(SourceRef(uri=e.uri, quote=e.quote, kind=e.kind) for _, e in evidence)],
+              [cite_field("opportunity", o, "stage"),
+               *(SourceRef(uri=e.uri, quote=e.quote, kind=e.kind) for _, e in evidence)],
               label=f"Stage → {exits_to}: exit criteria met ({names}) · {FORECAST}", field="stage", old=o.stage,
               new=exits_to, action="update_field")
 

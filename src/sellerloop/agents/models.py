@@ -9,13 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from sellerloop.verifier.models import SourceRef
+from sellerloop.evidence.models import SourceRef
+from sellerloop.policy.models import Level, Placement, UseCase  # noqa: F401  (agents' output carries them)
 
 ItemKind = Literal["claim", "recommendation", "draft", "field_change", "question", "objection",
                    "coaching_point", "alert"]
-UseCase = Literal["research", "prep", "next-action", "follow-up", "coaching", "hygiene"]
-Level = Literal["L1", "L2", "L3", "L4", "L5"]
-Placement = Literal["reply", "shown", "draft", "pending_approval", "executed"]
 # Kinds whose text states facts: each must cite at least one source and pass the verifier to be shown.
 CITED_KINDS = frozenset({"claim", "recommendation", "objection", "coaching_point", "field_change"})
 

@@ -34,14 +34,14 @@ from sellerloop.agents.models import Subject
 from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import cite_field, field_change_line, resolve_source
 from sellerloop.playbooks.models import Element, ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
+from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Account, Activity, Opportunity
 from sellerloop.scoring.feedback import ActionFeedback, action_feedback, segment_of
-from sellerloop.verifier.models import SourceRef
 
-DEFAULT_LIMIT = 3
 SECTIONS = [
     Section(key="actions", title="Next best actions", kind="recommendation", max_items=10,
             purpose="What to do next on the deal, highest score first, each with the evidence it rests on."),
@@ -97,7 +97,7 @@ class _Choice:
 def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, account: Account | None = None,
            opportunity: Opportunity | None = None, limit: int | None = None,
            deal: DealEvidence | None = None) -> Brief:
-    limit = limit or DEFAULT_LIMIT
+    limit = limit or session_policy(session).caps.recommendations_per_record
     book = book_context(session=session)
     if opportunity is not None:
         deal = deal or load_deals(session=session, opportunities=[opportunity], transcripts=True)[0]
@@ -310,7 +310,8 @@ def _intent(session: Session, deal: DealEvidence, book: BookContext) -> list[Can
                       elements, ("book_meeting", "share_asset", "create_task"))]
 
 
-def _gaps(session: Session, deal: DealEvidence, gaps: list[ElementCoverage], exit_required: set[str]) -> list[Candidate]:
+def _gaps(session: Session, deal: DealEvidence, gaps: list[ElementCoverage],
+          exit_required: set[str]) -> list[Candidate]:
     """Each element without evidence; the ones the stage's exit criteria need weigh more. The reason quotes the
     stage and, when set, the close date: the gap matters because of where the deal is and when it should close."""
     o = deal.opportunity

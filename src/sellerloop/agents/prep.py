@@ -16,11 +16,11 @@ from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
 from sellerloop.evidence.commitments import dated_commitments
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import cite_field, cite_whole, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Ticket
-from sellerloop.verifier.models import SourceRef
 
 SECTIONS = [
     Section(key="agenda", title="Agenda", kind="claim", max_items=4,
@@ -75,10 +75,11 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
             add("questions", question, [], label=label, playbook_element=coverage.key)
             continue
         contact, role = person
-        # A title may be empty, or masked for this person (policy/fields.py): then the question names the contact.
+        # A title may be empty, or masked for this person (access/fields.py): then the question names the contact.
         who = f"{contact.name} ({contact.title})" if contact.title else contact.name
         add("questions", f"For {who}: {question}",
-            [cite_field("contact", contact, "name")] + ([cite_field("contact", contact, "title")] if contact.title else []),
+            [cite_field("contact", contact, "name")]
+            + ([cite_field("contact", contact, "title")] if contact.title else []),
             label=label, playbook_element=coverage.key)
 
     # Objections already raised: newest first, one per category, in the customer's words.

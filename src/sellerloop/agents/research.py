@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import HIDDEN_VALUE, cite_field, cite_whole, format_value, resolve_source
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import Account, Contact, Signal, Ticket, UsageMetric
-from sellerloop.verifier.models import SourceRef
 
 SECTIONS = [
     Section(key="summary", title="Summary", kind="claim", max_items=4,
@@ -46,7 +46,8 @@ THEMES = [
                r"hiring|revenue)\b",
      ("metrics", "need_payoff", "budget"), "growth puts a number on what they need to scale"),
 ]
-DEFAULT_THEME = ("situation", ("decision_process", "situation", "timeline"), "a change at the account is a reason to talk")
+DEFAULT_THEME = ("situation", ("decision_process", "situation", "timeline"),
+                 "a change at the account is a reason to talk")
 
 
 # A job posting is hiring whatever its wording; the other kinds are read for what they say.
@@ -120,7 +121,7 @@ SENIORITY = re.compile(r"\b(chief|vp|vice president|head|director|ciso|cfo|cio|c
 def _senior_contacts(session: Session, account: Account, limit: int = 3) -> list[Contact]:
     contacts = session.scalars(select(Contact).where(Contact.account_id == account.id, Contact.title.is_not(None))
                                .order_by(Contact.name)).all()
-    # Filtered again here: the database has the title, but it may be masked for this person (policy/fields.py).
+    # Filtered again here: the database has the title, but it may be masked for this person (access/fields.py).
     return sorted((c for c in contacts if c.title), key=lambda c: not SENIORITY.search(c.title))[:limit]
 
 

@@ -12,10 +12,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from sellerloop.actions.catalogue import Risk, get_action
 from sellerloop.agents.models import Item, Level, Subject, UseCase
-from sellerloop.agents.offers import Offered, Offers
-from sellerloop.agents.service import MAX_LIMIT
 from sellerloop.approvals.drafts import describe
 from sellerloop.approvals.models import EDITABLE, State
+from sellerloop.pipeline.offers import Offered, Offers
+from sellerloop.policy.models import MAX_RECOMMENDATIONS
 from sellerloop.utc import UtcDateTime
 from sellerloop.web.api import MAX_ID, storable_text
 
@@ -31,7 +31,7 @@ class RunRequest(BaseModel):
     account: RecordId | None = None
     opportunity: RecordId | None = None
     transcript: RecordId | None = Field(None, description="the call (coaching, follow-up)")
-    limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="at most this many recommendations "
+    limit: int | None = Field(None, ge=1, le=MAX_RECOMMENDATIONS, description="at most this many recommendations "
                                                                      "(next-action)")
 
 

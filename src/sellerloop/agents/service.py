@@ -12,6 +12,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import bind_viewer, served_user
+from sellerloop.access.service import (
+    AccessDenied,
+    get_user,
+    require_account,
+    require_opportunity,
+    require_transcript,
+    visible_owner_ids,
+)
 from sellerloop.agents import coaching, follow_up, hygiene, next_action, prep, research
 from sellerloop.agents.models import CITED_KINDS, AgentRun, Item, Subject, UseCase
 from sellerloop.composers.base import Brief, Composer
@@ -20,23 +29,17 @@ from sellerloop.errors import BadInput
 from sellerloop.evidence.deals import DealEvidence, book_context
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import get_playbook
-from sellerloop.policy.access import (
-    AccessDenied,
-    get_user,
-    require_account,
-    require_opportunity,
-    require_transcript,
-    visible_owner_ids,
-)
-from sellerloop.policy.fields import bind_viewer, served_user
 from sellerloop.policy.levels import level_for, placement_for
+from sellerloop.policy.models import MAX_RECOMMENDATIONS
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Opportunity, User
 from sellerloop.verifier.service import verify_claims
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AgentSpec:
+    """Everything about one use case, in one entry: what it runs on and reads, and how every surface names it."""
+
     use_case: UseCase
     # The records an agent runs on, first the usual one: `run USE_CASE --account|--opportunity|--transcript ID`.
     subject_types: tuple[str, ...]
@@ -44,6 +47,17 @@ class AgentSpec:
     # What gather() takes besides session, playbook and owners: records (account, opportunity, transcript),
     # `limit` (a cap on recommendations) and `deal` (evidence preloaded by a whole-book run).
     reads: tuple[str, ...]
+    title: str  # the panel's heading, the card's fallback title
+    blurb: str  # the link to the panel's own page where the panel cannot load in place
+    empty: str  # what an empty panel says: nothing the agent could back with a source, in its use case's words
+    # The record pages that show its panel, placed on each by `page_rank` (lower first: on a deal, what to do next).
+    pages: tuple[str, ...]
+    page_rank: int
+    # A whole-book run (`run-all`): the records it walks, whether only deals with a call, and whether it reads
+    # what was said on calls through the deal's evidence.
+    walks: str
+    needs_calls: bool = False
+    reads_calls: bool = False
 
     @property
     def subject_type(self) -> str:
@@ -51,14 +65,38 @@ class AgentSpec:
 
 
 AGENTS: dict[str, AgentSpec] = {spec.use_case: spec for spec in (
-    AgentSpec("research", ("account",), research.gather, ("account",)),
-    AgentSpec("prep", ("opportunity",), prep.gather, ("opportunity",)),
-    AgentSpec("next-action", ("opportunity", "account"), next_action.gather,
-              ("account", "opportunity", "limit", "deal")),
-    AgentSpec("follow-up", ("opportunity", "transcript"), follow_up.gather, ("opportunity", "transcript")),
-    AgentSpec("coaching", ("transcript",), coaching.gather, ("transcript",)),
-    AgentSpec("hygiene", ("opportunity",), hygiene.gather, ("opportunity", "deal")),
+    AgentSpec(use_case="research", subject_types=("account",), gather=research.gather, reads=("account",),
+              title="Research", blurb="Open the account research",
+              empty="Nothing the agent could state with a source.",
+              pages=("account",), page_rank=0, walks="account"),
+    AgentSpec(use_case="prep", subject_types=("opportunity",), gather=prep.gather, reads=("opportunity",),
+              title="Meeting prep", blurb="Open the meeting prep",
+              empty="Nothing the agent could state with a source.",
+              pages=("opportunity",), page_rank=2, walks="opportunity", reads_calls=True),
+    AgentSpec(use_case="next-action", subject_types=("opportunity", "account"), gather=next_action.gather,
+              reads=("account", "opportunity", "limit", "deal"),
+              title="Next-best action", blurb="Open the next-best actions",
+              empty="No next action the agent could back with a source.",
+              pages=("account", "opportunity"), page_rank=1, walks="opportunity", reads_calls=True),
+    AgentSpec(use_case="follow-up", subject_types=("opportunity", "transcript"), gather=follow_up.gather,
+              reads=("opportunity", "transcript"), title="Follow-up", blurb="Open the follow-up",
+              empty="Nothing to follow up on: the agent found no commitment it could quote.",
+              pages=("opportunity", "transcript"), page_rank=4, walks="opportunity", needs_calls=True,
+              reads_calls=True),
+    AgentSpec(use_case="coaching", subject_types=("transcript",), gather=coaching.gather, reads=("transcript",),
+              title="Coaching", blurb="Open the coaching",
+              empty="No coaching point the agent could back with a quote from the call.",
+              pages=("transcript",), page_rank=3, walks="transcript"),
+    AgentSpec(use_case="hygiene", subject_types=("opportunity",), gather=hygiene.gather, reads=("opportunity", "deal"),
+              title="CRM hygiene", blurb="Open the CRM hygiene check",
+              empty="Nothing to tidy: no field update with evidence behind it, and no required field left empty.",
+              pages=("opportunity",), page_rank=5, walks="opportunity", reads_calls=True),
 )}
+
+
+def page_panels(kind: str) -> list[AgentSpec]:
+    """The agents whose panels a record page of `kind` shows, in the order a seller reads them."""
+    return sorted((spec for spec in AGENTS.values() if kind in spec.pages), key=lambda spec: spec.page_rank)
 
 
 def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_id: str | None = None,
@@ -78,8 +116,8 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
         raise BadInput(f"{use_case} does not read a transcript (--transcript is for follow-up and coaching)")
     if limit is not None and "limit" not in spec.reads:
         raise BadInput(f"{use_case} takes no limit")
-    if limit is not None and not 1 <= limit <= MAX_LIMIT:
-        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if limit is not None and not 1 <= limit <= MAX_RECOMMENDATIONS:
+        raise BadInput(f"limit must be between 1 and {MAX_RECOMMENDATIONS}, not {limit}")
     served = served_user(session)
     if served is not None:  # a session serving a person runs agents for that person
         if acting_user_id not in (None, served.id):
@@ -107,7 +145,6 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
                     as_of=book_context(session=session).as_of)
 
 
-MAX_LIMIT = 10
 
 
 def _a(noun: str) -> str:

@@ -6,7 +6,7 @@
 - `GET /api/drafts?opportunity=ID|transcript=ID`: the follow-up's email and tasks after a call and, on a deal,
   hygiene's field changes, each offered as its action.
 - `POST /api/decisions`: approve (as offered or edited) or reject one offer, by its `offer_token`; an approval
-  is committed, then carried out (approvals/inbox.py).
+  is committed, then carried out (pipeline/decisions.py).
 
 The record is checked first (404 unknown, 403 not yours to see); agents then run through
 agents.service.run_agent, so the verifier, the autonomy level and the person's record access apply exactly as
@@ -18,15 +18,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun, Subject
-from sellerloop.agents.offers import drafts as drafts_on
-from sellerloop.agents.offers import recommendations as recommendations_on
 from sellerloop.agents.schemas import OffersOut, RunRequest
 from sellerloop.agents.service import AGENTS, run_agent
 from sellerloop.approvals.drafts import unseal
-from sellerloop.approvals.inbox import take_up_offer
 from sellerloop.approvals.schemas import DecisionResult, OfferDecisionRequest
 from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput
+from sellerloop.pipeline.decisions import take_up_offer
+from sellerloop.pipeline.offers import drafts as drafts_on
+from sellerloop.pipeline.offers import recommendations as recommendations_on
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
 from sellerloop.web.api import ERRORS, MAX_ID, acting_person
 from sellerloop.web.deps import get_session

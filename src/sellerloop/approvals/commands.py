@@ -1,7 +1,7 @@
 """`sellerloop approvals list|show|propose|approve|reject` and `sellerloop rollback EXECUTION_ID`.
 
 `propose` proposes every action an agent drafted for a person's approval, whatever its level (a person asked for
-it); `propose --place` places each by its level instead (approvals/flows.py), so L5 actions are executed within
+it); `propose --place` places each by its level instead (pipeline/placement.py), so L5 actions are executed within
 policy.
 
 Approving runs the executor right after the approval is committed: the approval is kept even if the execution
@@ -78,9 +78,9 @@ def propose_command(
     from sellerloop.agents.models import Subject
     from sellerloop.agents.service import run_agent
     from sellerloop.approvals.drafts import proposals_from_run
-    from sellerloop.approvals.flows import Placed
-    from sellerloop.approvals.flows import place as place_by_level
     from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, ProposalHeld, propose
+    from sellerloop.pipeline.placement import Placed
+    from sellerloop.pipeline.placement import place as place_by_level
     from sellerloop.store.db import session_scope
 
     placed, by = Placed(), f"{AGENT_IDENTITY_PREFIX}{use_case}"

@@ -1,6 +1,6 @@
 """Taking up what an agent drafted: a person approves (as it is or edited) or rejects one item of an agent's output.
 
-Below L4 nothing an agent proposes is stored (approvals/flows.py): its output is a draft for a person. When that
+Below L4 nothing an agent proposes is stored (pipeline/placement.py): its output is a draft for a person. When that
 person acts on an item in place (the record page's panel, the API), the item becomes an approval there and then,
 proposed by the agent and decided by the person, so every decision goes through the one state machine and the
 audit log, and outcomes can be read back from it later. What each kind of item offers:
@@ -29,6 +29,7 @@ from sellerloop.agents.models import AgentRun, Item
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, Proposal, State
 from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, approve, near_duplicate, now, proposed, reject
 from sellerloop.errors import BadInput
+from sellerloop.records.refs import RecordRef
 
 TAKE_UP_DAYS = 2  # a recommendation taken up is a task due in two days: soon, but not "today" at 6 pm
 SEAL_SALT = "sellerloop.draft"
@@ -45,14 +46,15 @@ class StaleOffer(BadInput):
 def offer_for(*, run: AgentRun, item: Item, subject: str, today: dt.date | None = None) -> Proposal | None:
     """The action a person can take on `item`, on the record `subject` ("opportunity:ID", "account:ID"), or None
     for an item that offers none (a claim, a question, a coaching point)."""
-    opportunity_id = subject.partition(":")[2] if subject.startswith("opportunity:") else None
-    account_id = subject.partition(":")[2] if subject.startswith("account:") else None
+    on = RecordRef.of(subject)
+    opportunity_id = on.id if on.kind == "opportunity" else None
+    account_id = on.id if on.kind == "account" else None
     common = {"use_case": run.use_case, "subject": subject, "reason": item.text,
               "sources": [s.model_dump(mode="json") for s in item.sources], "level": run.autonomy_level,
               "recommended_action": item.action, "playbook_element": item.playbook_element}
     if item.kind == "field_change" and item.field:
-        obj, _, record_id = (item.target or f"{run.subject.type}:{run.subject.id}").partition(":")
-        payload = {"object": obj, "record_id": record_id, "field": item.field, "old": item.old or None,
+        target = RecordRef.of(item.target) if item.target else RecordRef(run.subject.type, run.subject.id)
+        payload = {"object": target.kind, "record_id": target.id, "field": item.field, "old": item.old or None,
                    "new": item.new}
         return Proposal(action="update_field", payload=payload, **common)
     if item.artifact == "task" and item.due:

@@ -11,14 +11,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
 from sellerloop.actions.catalogue import Risk
 from sellerloop.agents.models import Level
 from sellerloop.approvals.drafts import describe
-from sellerloop.approvals.inbox import ApprovalView, Decided
 from sellerloop.approvals.models import EDITABLE, State
 from sellerloop.executor.history import diff_as_seen
 from sellerloop.executor.schemas import ExecutionOut
-from sellerloop.policy.fields import served_user
+from sellerloop.pipeline.decisions import ApprovalView, Decided
 from sellerloop.utc import UtcDateTime
 from sellerloop.web.api import StorableJson, StorableText
 

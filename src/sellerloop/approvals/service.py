@@ -2,13 +2,13 @@
 
 Rules kept here, whoever asks:
 - only a person decides: the agent's own identity cannot approve or reject;
-- a person who may not see the record cannot see, approve or reject its approval (policy.access);
+- a person who may not see the record cannot see, approve or reject its approval (access.service);
 - two people deciding at once cannot both win: a decision is written only if the approval's version is the one
   that person read (compare and set);
 - the same proposal made again while it is still open is the same approval (its id comes from what it proposes),
   so re-running an agent does not pile up duplicates; one asking for the same thing in other words is merged
   into it (DESIGN.md §5: duplicates merged);
-- only the policy approves without a person, and only at L5 (approvals/flows.py, Approval.approve_by_policy).
+- only the policy approves without a person, and only at L5 (pipeline/placement.py, Approval.approve_by_policy).
 """
 from __future__ import annotations
 
@@ -23,12 +23,9 @@ from typing import Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sellerloop.actions.catalogue import Risk, risk_of, validate_payload
-from sellerloop.actions.writable import check_writable
-from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
-from sellerloop.audit.service import append
-from sellerloop.errors import BadInput, NotFound, SellerloopError
-from sellerloop.policy.access import (
+from sellerloop.access.fields import HIDDEN, field_hidden
+from sellerloop.access.permissions import decide
+from sellerloop.access.service import (
     AccessDenied,
     require_account,
     require_contact,
@@ -36,12 +33,16 @@ from sellerloop.policy.access import (
     visible_opportunity_ids,
     visible_owner_ids,
 )
-from sellerloop.policy.fields import field_hidden
+from sellerloop.actions.catalogue import Risk, risk_of, validate_payload
+from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
+from sellerloop.audit.service import append
+from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.policy.models import Policy
-from sellerloop.policy.permissions import decide
 from sellerloop.policy.service import policy_in_force
 from sellerloop.records.ids import stable_id
-from sellerloop.records.models import Account, Contact, Opportunity, User
+from sellerloop.records.models import User
+from sellerloop.records.refs import RecordRef, owner_of
+from sellerloop.records.writable import check_writable
 
 AGENT_IDENTITY_PREFIX = "agent:"  # the service identity agents act as: agent:next-action, agent:hygiene, ...
 CEDAR_KINDS = {"opportunity": "Opportunity", "account": "Account", "contact": "Account"}
@@ -80,8 +81,9 @@ def propose(*, session: Session, proposal: Proposal, by: str, at: dt.datetime | 
     - a near-duplicate of an open approval on the same record (same field change but for case and spacing, a
       task worded alike and due within a week) is merged into it: the open one is returned, its merge count
       raised, and the new reason and sources go to the audit log (approval.merged);
-    - at most `max_open_per_record` open approvals per record and `max_per_seller_per_day` new ones per seller
-      (the record's owner) per day: more raise ProposalHeld;
+    - at most `max_open_approvals_per_record` open approvals per record and
+      `max_new_approvals_per_seller_per_day` new ones per seller (the record's owner) per day: more raise
+      ProposalHeld;
     - a proposal expires after `expire_after_days` unless it says otherwise.
     The same proposal once executed is done: it returns the executed approval, so a re-run acts once."""
     return proposed(session=session, proposal=proposal, by=by, at=at, policy=policy).approval
@@ -229,16 +231,16 @@ def _loose(value):
 def _check_caps(session: Session, proposal: Proposal, caps, at: dt.datetime) -> None:
     open_here = session.scalar(select(func.count()).select_from(ApprovalRow).where(
         ApprovalRow.subject == proposal.subject, ApprovalRow.state.in_(OPEN_STATES)))
-    if open_here >= caps.max_open_per_record:
+    if open_here >= caps.max_open_approvals_per_record:
         raise ProposalHeld(f"{proposal.subject} already has {open_here} open approvals (the cap is "
-                           f"{caps.max_open_per_record}); decide on those first")
+                           f"{caps.max_open_approvals_per_record}); decide on those first")
     owner = _owner_of(session, proposal.subject)
     if owner is None:
         return
     mine = _proposed_today(session, at)[owner]
-    if mine >= caps.max_per_seller_per_day:
+    if mine >= caps.max_new_approvals_per_seller_per_day:
         raise ProposalHeld(f"{owner} already has {mine} new approvals today (the cap is "
-                           f"{caps.max_per_seller_per_day}); the rest wait for tomorrow")
+                           f"{caps.max_new_approvals_per_seller_per_day}); the rest wait for tomorrow")
 
 
 PROPOSED_TODAY = "sellerloop.approvals_proposed_today"
@@ -265,13 +267,7 @@ def _count_proposed(session: Session, subject: str, at: dt.datetime) -> None:
 
 
 def _owner_of(session: Session, subject: str) -> str | None:
-    kind, _, record_id = subject.partition(":")
-    if kind == "contact":
-        contact = session.get(Contact, record_id)
-        kind, record_id = "account", contact.account_id if contact else None
-    model = {"opportunity": Opportunity, "account": Account}.get(kind)
-    row = session.get(model, record_id) if model and record_id else None
-    return row.owner_id if row is not None else None
+    return owner_of(session=session, ref=RecordRef.of(subject))  # a contact's: its account's owner
 
 
 def get_approval(*, session: Session, approval_id: str, user_id: str | None = None) -> Approval:
@@ -296,18 +292,18 @@ def list_approvals(*, session: Session, user_id: str | None = None, state: str |
     user = _person(session, user_id) if user_id else None
     if visible_owner_ids(session=session, user=user) is None:
         return [Approval.model_validate(r.approval) for r in rows]
+    refs = {r.subject: RecordRef.of(r.subject) for r in rows}
     deals = visible_opportunity_ids(session=session, user=user, opportunity_ids=(
-        r.subject.partition(":")[2] for r in rows if r.subject.startswith("opportunity:")))
+        ref.id for ref in refs.values() if ref.kind == "opportunity"))
     return [_as_seen_by(session, Approval.model_validate(r.approval), user) for r in rows
-            if (r.subject.partition(":")[2] in deals if r.subject.startswith("opportunity:")
+            if (refs[r.subject].id in deals if refs[r.subject].kind == "opportunity"
                 else _may_see(session, r.subject, user))]
 
 
-HIDDEN = "(hidden)"
 
 
 def _hidden_field(session: Session, approval: Approval, user: User) -> bool:
-    """A field change to a sensitive field this person may not see (policy/fields.py)."""
+    """A field change to a sensitive field this person may not see (access/fields.py)."""
     payload = approval.proposal.payload
     return approval.proposal.action == "update_field" and field_hidden(
         session, user=user, object_type=payload.get("object", ""), record_id=payload.get("record_id"),
@@ -381,7 +377,7 @@ def require_approver(*, proposal: Proposal, payload: dict, person: User, policy:
 def approve_by_policy(*, session: Session, approval_id: str, rule: PolicyRule,
                       at: dt.datetime | None = None) -> Approval:
     """The policy's own approval, at L5: no person, and not an agent either (an agent never approves). Only the
-    placement flow (approvals/flows.py) calls it, after judging the level; Approval.approve_by_policy refuses
+    placement flow (pipeline/placement.py) calls it, after judging the level; Approval.approve_by_policy refuses
     anything but a low-risk, reversible action whatever the rule says, and the executor checks it once more."""
     row = session.get(ApprovalRow, approval_id)
     if row is None:
@@ -435,26 +431,22 @@ def _decide(session: Session, approval_id: str, user_id: str, move, at: dt.datet
 
 def require_decider(*, session: Session, subject: str, user_id: str) -> User:
     """The person, if they may decide on actions on `subject` (approve, reject, undo); AccessDenied otherwise.
-    Seeing a record is not deciding on it: the team's Cedar policies say who may approve (policy/cedar)."""
+    Seeing a record is not deciding on it: the team's Cedar policies say who may approve (access/cedar)."""
     person = _person(session, user_id)
     _require_subject(session, subject, person)
-    kind = subject.partition(":")[0]
-    verdict = decide(principal=person, action="approve", resource_kind=CEDAR_KINDS.get(kind, "Account"),
-                     owner_id=_owner_of(session, subject), session=session)
+    kind = CEDAR_KINDS.get(RecordRef.of(subject).kind, "Account")
+    verdict = decide(principal=person, action="approve", resource_kind=kind, owner_id=_owner_of(session, subject),
+                     session=session)
     if not verdict.allowed:
         raise AccessDenied(f"{person.name} may not decide on approvals for {subject}: {verdict.reason}")
     return person
 
 
-def owner_of(*, session: Session, subject: str) -> str | None:
-    """The user who owns the record an approval acts on (a contact's: its account's owner)."""
-    return _owner_of(session, subject)
-
 
 def _audit(session: Session, approval: Approval, actor: str) -> None:
     """Every step of an approval goes to the audit log, in the same transaction as the step itself. An approval
     by the policy is `approval.approved_by_policy`, with the rule it was approved under: it is not a person's
-    review, and promotion evidence (policy/autonomy.py) counts only those."""
+    review, and promotion evidence (autonomy/service.py) counts only those."""
     decision, p = approval.history[-1], approval.proposal
     payload = {"approval": approval.id, "use_case": p.use_case, "action": p.action, "risk": p.risk.value,
                "payload": approval.payload, "reason": p.reason, "sources": p.sources}
@@ -474,12 +466,12 @@ def _person(session: Session, user_id: str) -> User:
 
 
 def _require_subject(session: Session, subject: str, user: User) -> None:
-    kind, _, record_id = subject.partition(":")
-    if kind == "opportunity":
-        require_opportunity(session=session, user=user, opportunity_id=record_id)
-    elif kind == "account":
-        require_account(session=session, user=user, account_id=record_id)
-    elif kind == "contact":
-        require_contact(session=session, user=user, contact_id=record_id)
+    ref = RecordRef.of(subject)
+    if ref.kind == "opportunity":
+        require_opportunity(session=session, user=user, opportunity_id=ref.id)
+    elif ref.kind == "account":
+        require_account(session=session, user=user, account_id=ref.id)
+    elif ref.kind == "contact":
+        require_contact(session=session, user=user, contact_id=ref.id)
     else:
         raise BadInput(f"approvals act on accounts, opportunities and contacts, not {subject!r}")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sellerloop.approvals.models import POLICY_IDENTITY_PREFIX, Approval, ApprovalRow, State
 from sellerloop.policy.models import LEVELS, USE_CASES
 from sellerloop.records.models import Account, Contact, Opportunity, User
+from sellerloop.records.refs import RecordRef
 
 NOT_RECORDED = "not recorded"  # the level of approvals stored before proposals carried one
 NO_OWNER = "no owner"
@@ -126,21 +127,21 @@ def _owners(session: Session, subjects: list[str]) -> dict[str, str | None]:
     """subject URI -> the owner of the record it names, read in a few queries for all of them."""
     ids: dict[str, set[str]] = {"opportunity": set(), "account": set(), "contact": set()}
     for subject in subjects:
-        kind, _, record_id = subject.partition(":")
-        if kind in ids:
-            ids[kind].add(record_id)
+        ref = RecordRef.of(subject)
+        if ref.kind in ids:
+            ids[ref.kind].add(ref.id)
     contact_account = _lookup(session, Contact.id, Contact.account_id, ids["contact"])
     account_owner = _lookup(session, Account.id, Account.owner_id, ids["account"] | set(contact_account.values()))
     opportunity_owner = _lookup(session, Opportunity.id, Opportunity.owner_id, ids["opportunity"])
     out: dict[str, str | None] = {}
     for subject in subjects:
-        kind, _, record_id = subject.partition(":")
-        if kind == "opportunity":
-            out[subject] = opportunity_owner.get(record_id)
-        elif kind == "account":
-            out[subject] = account_owner.get(record_id)
-        elif kind == "contact":
-            out[subject] = account_owner.get(contact_account.get(record_id))
+        ref = RecordRef.of(subject)
+        if ref.kind == "opportunity":
+            out[subject] = opportunity_owner.get(ref.id)
+        elif ref.kind == "account":
+            out[subject] = account_owner.get(ref.id)
+        elif ref.kind == "contact":
+            out[subject] = account_owner.get(contact_account.get(ref.id))
     return out
 
 

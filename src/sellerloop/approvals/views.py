@@ -3,19 +3,19 @@ rejecting.
 
 Deciding needs a person: with a token or a sign-in, that is who decides; the local operator of a server
 started without sign-in cannot (400). An approval is carried out as soon as it is approved, after the decision
-is committed (approvals/inbox.py), and the answer says what was written or why nothing was yet.
+is committed (pipeline/decisions.py), and the answer says what was written or why nothing was yet.
 """
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
 from sellerloop.agents.models import UseCase
-from sellerloop.approvals.inbox import approve_pending, inbox, reject_pending, view_of
 from sellerloop.approvals.models import State
 from sellerloop.approvals.schemas import ApprovalOut, ApproveRequest, DecisionResult, RejectRequest
 from sellerloop.approvals.service import get_approval
-from sellerloop.policy.fields import served_user
+from sellerloop.pipeline.decisions import approve_pending, inbox, reject_pending, view_of
 from sellerloop.web.api import ERRORS, Page, Paging, acting_person, paging
 from sellerloop.web.deps import get_session
 

@@ -48,12 +48,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import String, func, literal_column, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import HIDDEN, field_hidden
+from sellerloop.access.service import account_filter, visible_owner_ids
 from sellerloop.audit.models import GENESIS, AuditEntry
 from sellerloop.errors import BadInput, SellerloopError
+from sellerloop.records.models import Account, Contact, Opportunity, Transcript, User
 
 TICK = dt.timedelta(microseconds=1)
 LIMITS = {"actor": 100, "action": 50, "subject": 300}  # the column widths (audit/models.py)
@@ -236,18 +239,110 @@ def list_entries(*, session: Session, limit: int | None = None) -> list[AuditEnt
     return list(session.scalars(query))
 
 
-def find_entries(*, session: Session, actor: str | None = None, action: str | None = None, offset: int = 0,
+def find_entries(*, session: Session, seen_by: User | None = None, actor: str | None = None,
+                 action: str | None = None, action_prefix: str | None = None, subject_prefix: str | None = None,
+                 start: dt.date | None = None, end: dt.date | None = None, offset: int = 0,
                  limit: int = 25) -> tuple[list[AuditEntry], int]:
-    """One page of rows, newest first, by who did it and what they did (exact matches), and how many match."""
+    """One page of rows, newest first, and how many match: by who did it, what they did (exactly, or its start),
+    the record it was about (its URI's start) and the days (UTC) it was recorded on. For `seen_by` a person who
+    does not see the whole book: only entries about records they may see, and so none about the policy."""
     query = select(AuditEntry)
     if actor is not None:
         query = query.where(AuditEntry.actor == actor)
     if action is not None:
         query = query.where(AuditEntry.action == action)
+    if action_prefix is not None:
+        query = query.where(AuditEntry.action.startswith(action_prefix, autoescape=True))
+    if subject_prefix is not None:
+        query = query.where(AuditEntry.subject.startswith(subject_prefix, autoescape=True))
+    if start is not None:
+        query = query.where(AuditEntry.recorded_at >= dt.datetime.combine(start, dt.time()))
+    if end is not None and end < dt.date.max:
+        query = query.where(AuditEntry.recorded_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    owners = visible_owner_ids(session=session, user=seen_by) if seen_by is not None else None
+    if owners is not None:
+        query = query.where(AuditEntry.subject.in_(visible_subjects(owners)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)
                            .execution_options(populate_existing=True))
     return list(rows), total
+
+
+def visible_subjects(owners: set[str]):
+    """The subjects (record URIs) of the records the owners' viewer may see, as one SQL union: the rule of
+    access.service in set form (an account also through its deals, a contact through its account, a call through
+    its deal, else its account)."""
+    def uri(prefix: str, column):
+        return literal_column(f"'{prefix}:'", String).concat(column)
+
+    visible_deals = select(Opportunity.id).where(Opportunity.owner_id.in_(owners))
+    visible_accounts = select(Account.id).where(account_filter(owners))
+    return union_all(
+        select(uri("opportunity", Opportunity.id)).where(Opportunity.owner_id.in_(owners)),
+        select(uri("account", Account.id)).where(account_filter(owners)),
+        select(uri("contact", Contact.id)).where(Contact.account_id.in_(visible_accounts)),
+        select(uri("transcript", Transcript.id)).where(or_(
+            Transcript.opportunity_id.in_(visible_deals),
+            Transcript.opportunity_id.is_(None) & Transcript.account_id.in_(visible_accounts))),
+    )
+
+
+# --- what a person may read of an entry ---------------------------------------------------------------------
+
+VALUE_KEYS = ("old", "new", "before", "after")
+MIN_SCRUBBED = 4  # a hidden value shorter than this is not searched for inside other text: "1" is everywhere
+
+
+def _field_changes(value: Any) -> Iterator[tuple[dict, str, str | None]]:
+    """Every part of a payload that holds one field of one record: an update_field payload (object, record_id,
+    field, old, new) or an execution's diff (table, id, field, before, after)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("field"), str):
+            for kind_key, id_key in (("object", "record_id"), ("table", "id")):
+                if isinstance(value.get(kind_key), str):
+                    yield value, value[kind_key], value.get(id_key)
+                    break
+        for inner in value.values():
+            yield from _field_changes(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _field_changes(inner)
+
+
+def masked_payload(session: Session, *, user: User | None, payload: Any) -> tuple[Any, bool]:
+    """The payload as `user` may read it, and whether anything was hidden. The old and new values of a sensitive
+    field they may not see (access.fields.field_hidden, as the approvals inbox masks them) become "(hidden)", and
+    so does every other place those values occur: an agent's reason and its source quotes carry them too."""
+    if user is None:
+        return payload, False
+    hidden: set[int] = set()
+    secrets: set[str] = set()
+    for change, kind, record_id in _field_changes(payload):
+        if field_hidden(session, user=user, object_type=kind, record_id=record_id, name=change["field"]):
+            hidden.add(id(change))
+            secrets |= {str(change[k]) for k in VALUE_KEYS if change.get(k) not in (None, "")}
+    if not hidden:
+        return payload, False
+    return _scrub(payload, hidden, secrets), True
+
+
+def _scrub(value: Any, hidden: set[int], secrets: set[str]) -> Any:
+    if isinstance(value, dict):
+        masked = {k: _scrub(v, hidden, secrets) for k, v in value.items()}
+        if id(value) in hidden:
+            masked |= {k: HIDDEN for k in VALUE_KEYS if k in value}
+        return masked
+    if isinstance(value, list):
+        return [_scrub(v, hidden, secrets) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if str(value) in secrets:
+        return HIDDEN
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= MIN_SCRUBBED:
+                value = value.replace(secret, HIDDEN)
+    return value
 
 
 def _rows(session: Session) -> Iterator:
@@ -296,7 +391,8 @@ def _diagnose(session: Session, row, prev) -> tuple[int, str] | None:
             select(AuditEntry.seq).where(AuditEntry.hash == row.prev_hash))
         if linked is not None and linked < row.seq - 1:
             follows = f"follows row {linked}" if linked else "starts the chain"
-            return linked + 1, f"{_span(linked + 1, row.seq - 1, ('was', 'were'))} inserted: row {row.seq} {follows} in the chain"
+            inserted = _span(linked + 1, row.seq - 1, ("was", "were"))
+            return linked + 1, f"{inserted} inserted: row {row.seq} {follows} in the chain"
         if linked is not None:
             return row.seq, f"row {row.seq} is out of order: it follows row {linked} in the chain"
         if prev is None:

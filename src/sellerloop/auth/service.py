@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from sellerloop.auth.models import ApiToken, Credential, WebSession
 from sellerloop.errors import BadInput, NotFound, SellerloopError
-from sellerloop.records.models import Role, User
+from sellerloop.policy.models import Role
+from sellerloop.records.models import User
+from sellerloop.records.refs import RecordRef
 
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "sl_"
@@ -217,11 +219,11 @@ class EmbedGrant:
 
     @property
     def kind(self) -> str:
-        return self.record.partition(":")[0]
+        return RecordRef.of(self.record).kind
 
     @property
     def record_id(self) -> str:
-        return self.record.partition(":")[2]
+        return RecordRef.of(self.record).id
 
 
 def embed_minutes(minutes: int | None) -> int:
@@ -234,8 +236,8 @@ def embed_minutes(minutes: int | None) -> int:
 def mint_embed_token(*, secret: str, user_id: str, record: str, minutes: int | None = None) -> tuple[str, EmbedGrant]:
     """A token for `user_id` to see `record` ("opportunity:ID") for `minutes` (default 15, at most 60). The caller
     has checked that the user may see the record; the pages check it again on every request."""
-    kind, _, record_id = record.partition(":")
-    if kind not in EMBED_KINDS or not record_id:
+    ref = RecordRef.of(record)
+    if ref.kind not in EMBED_KINDS or not ref.id:
         raise BadInput(f"an embed link is for an opportunity or an account, not {record!r}")
     expires = int(time.time()) + 60 * embed_minutes(minutes)
     token = URLSafeTimedSerializer(secret, salt=EMBED_SALT).dumps({"u": user_id, "r": record, "x": expires})

@@ -3,13 +3,13 @@
 HubSpot's app card (integrations/hubspot) calls `GET /api/hubspot/card` through `hubspot.fetch`, which signs
 every request with the app's client secret (request signature v3) and appends who is looking (`userId`,
 `userEmail`, `portalId`, `appId`). The card then applies the same rules as the web app: the HubSpot user is the
-sellerloop user with that email, the record must be one they may see (policy.access), and the session is bound
-to them so every record it loads has the sensitive fields they may not see masked (policy.fields).
+sellerloop user with that email, the record must be one they may see (access.service), and the session is bound
+to them so every record it loads has the sensitive fields they may not see masked (access.fields).
 
-Nothing runs per request: a card is read from what the nightly `sellerloop run-all` stored (runs.models
+Nothing runs per request: a card is read from what the nightly `sellerloop run-all` stored (agents.outputs
 .AgentOutput), next-best action first, so it answers in milliseconds however large the book. An output stored
 for another person (`run-all --as USER`) may hold what that person may see and this one may not, so only
-outputs made for nobody (which see no sensitive field, policy/fields.py) or for this very person are shown.
+outputs made for nobody (which see no sensitive field, access/fields.py) or for this very person are shown.
 
 Every link leaves HubSpot for the full panel: an embed link (a short-lived signed token, auth/service.py, so it
 opens in another site's iframe or a new tab without our cookie) and the plain page. Absolute links start at
@@ -28,15 +28,16 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import bind_viewer, is_masked
+from sellerloop.access.service import AccessDenied
+from sellerloop.agents.outputs import AgentOutput
+from sellerloop.agents.service import AGENTS
 from sellerloop.approvals.models import ApprovalRow, State
 from sellerloop.auth.service import EMBED_KINDS, mint_embed_token
 from sellerloop.config import get_settings
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.fields import bind_viewer, is_masked
 from sellerloop.records.models import User
 from sellerloop.records.service import get_account, get_opportunity
-from sellerloop.runs.models import AgentOutput
 
 # --- HubSpot request signature v3 ---------------------------------------------------------------------------
 
@@ -168,9 +169,7 @@ def _record(session: Session, kind: str, record_id: str):
 
 # Which stored outputs a card reads, in the order a seller wants them: what to do next first.
 CARD_USE_CASES = {"opportunity": ("next-action", "hygiene", "prep"), "account": ("next-action", "research")}
-PANEL_TITLES = {"next-action": "Next-best action", "hygiene": "CRM hygiene", "prep": "Meeting prep",
-                "research": "Research"}
-# What a seller reads at a glance, besides the name. Sensitive ones come masked (policy/fields.py).
+# What a seller reads at a glance, besides the name. Sensitive ones come masked (access/fields.py).
 RECORD_FIELDS = {"opportunity": ("stage", "amount", "close_date"), "account": ("sector", "revenue_musd", "employees")}
 MAX_ITEMS = 5
 MAX_TITLE = 200
@@ -215,7 +214,7 @@ def build_card(*, session: Session, secret: str, user: User, kind: str, record_i
                 break
             anchor = f"#panel-{use_case}"
             items.append({"use_case": use_case, "kind": item.get("kind"),
-                          "title": _clip(item.get("label") or PANEL_TITLES[use_case], MAX_TITLE),
+                          "title": _clip(item.get("label") or AGENTS[use_case].title, MAX_TITLE),
                           "text": _clip(item.get("text"), MAX_TEXT), "sources": len(item.get("sources") or ()),
                           "links": {"panel": embed + anchor, "page": page + anchor}})
     approvals = session.scalar(select(func.count()).select_from(ApprovalRow).where(

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
 from sellerloop.auth.service import EMBED_MAX_MINUTES, EMBED_MINUTES
 from sellerloop.cards.service import (
     SIGNATURE_HEADER,
@@ -29,7 +30,6 @@ from sellerloop.cards.service import (
 )
 from sellerloop.config import get_settings
 from sellerloop.errors import BadInput
-from sellerloop.policy.fields import served_user
 from sellerloop.records.service import get_account, get_opportunity
 from sellerloop.store.db import session_scope
 from sellerloop.web.agent_views import record_panels
@@ -46,8 +46,8 @@ def hubspot_card(request: Request) -> Response:
     # The URL HubSpot called, as it signed it: the public address (a proxy in between changes scheme and host),
     # then the path and query exactly as they came, still encoded.
     query = request.scope.get("query_string", b"").decode("latin-1")
-    uri = settings.public_url.rstrip("/") + (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1") + (
-        f"?{query}" if query else "")
+    path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    uri = settings.public_url.rstrip("/") + path + (f"?{query}" if query else "")
     check_hubspot_signature(secret=settings.hubspot_client_secret, method=request.method, uri=uri, body="",
                             timestamp=request.headers.get(TIMESTAMP_HEADER),
                             signature=request.headers.get(SIGNATURE_HEADER))

@@ -19,7 +19,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from sellerloop.agents.models import Item, ItemKind, Subject, UseCase
-from sellerloop.verifier.models import SourceRef
+from sellerloop.evidence.models import SourceRef
 
 
 class Fact(BaseModel):

@@ -44,7 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sellerloop.agents.models import CITED_KINDS, Item
 from sellerloop.composers.base import Brief, Fact, Section, item_from_fact
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.verifier.models import Claim, SourceRef
+from sellerloop.evidence.models import SourceRef
+from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claim
 
 try:

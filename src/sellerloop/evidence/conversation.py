@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import utterance_line
 from sellerloop.records.models import Activity, Transcript, User, Utterance
-from sellerloop.verifier.models import SourceRef
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sellerloop.evidence.conversation import objection_category, sentences, transcript_span_uri
+from sellerloop.evidence.words import content_words  # the verifier's words, so both sides agree
 from sellerloop.records.models import Opportunity, Transcript, User, Utterance
 
 SELLER, CUSTOMER = "seller", "customer"
@@ -550,8 +551,6 @@ def reply_moves(text: str, objection_text: str = "") -> tuple[str, ...]:
 def _shares_topic(reply: str, objection: str) -> bool:
     if not objection:
         return False
-    from sellerloop.verifier.facts import content_words  # the verifier's stemming, so both sides agree
-
     common = set(content_words(reply)) & set(content_words(objection))
     return len(common - _FILLER_WORDS) >= 2
 

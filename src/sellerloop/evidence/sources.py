@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sellerloop.errors import BadInput
-from sellerloop.policy.access import (
+from sellerloop.access.fields import is_masked, served_user
+from sellerloop.access.service import (
     AccessDenied,
     opportunity_filter,
     require_account,
@@ -41,7 +41,8 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.policy.fields import is_masked, served_user
+from sellerloop.errors import BadInput
+from sellerloop.evidence.models import SourceRef
 from sellerloop.records.models import (
     OPEN_STAGES,
     STAGES,
@@ -59,7 +60,6 @@ from sellerloop.records.models import (
     User,
     Utterance,
 )
-from sellerloop.verifier.models import SourceRef
 
 RECORD_MODELS = {"account": Account, "opportunity": Opportunity, "contact": Contact, "user": User}
 # Columns that are plumbing, not facts a person would cite.
@@ -207,7 +207,7 @@ def field_label(field: str) -> str:
     return FIELD_LABELS.get(field) or field.replace("_", " ").capitalize()
 
 
-HIDDEN_VALUE = "(hidden)"  # a sensitive field the viewer may not see (policy/fields.py)
+HIDDEN_VALUE = "(hidden)"  # a sensitive field the viewer may not see (access/fields.py)
 
 
 def _field_line(session: Session, row, field: str) -> str:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import HIDDEN, field_hidden
 from sellerloop.approvals.service import get_approval, list_approvals, require_decider
 from sellerloop.errors import NotFound
 from sellerloop.executor.models import Execution
 from sellerloop.executor.service import rollback
-from sellerloop.policy.fields import field_hidden
 from sellerloop.records.models import User
 
-HIDDEN = "(hidden)"
 CHUNK = 500  # ids per IN (...) list: well under every backend's limit on bound parameters
 
 

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk, is_reversible, validate_payload
-from sellerloop.actions.writable import column_of, in_domain, value_for
 from sellerloop.approvals.models import (
     APPROVED,
     POLICY_IDENTITY_PREFIX,
@@ -38,6 +37,7 @@ from sellerloop.audit.service import append as audit
 from sellerloop.errors import NotFound, SellerloopError
 from sellerloop.executor.models import Execution
 from sellerloop.records.models import Account, Activity, FieldChange, Opportunity, Task
+from sellerloop.records.writable import column_of, in_domain, value_for
 
 EXECUTOR = "executor"
 CRASH_ENV = "SELLERLOOP_CRASH_AT"  # tests only: a checkpoint name at which the process dies on the spot

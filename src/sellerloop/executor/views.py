@@ -9,10 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
 from sellerloop.executor.history import diff_as_seen, get_execution, list_executions, roll_back
 from sellerloop.executor.models import Execution
 from sellerloop.executor.schemas import ExecutionOut
-from sellerloop.policy.fields import served_user
 from sellerloop.web.api import ERRORS, Page, Paging, acting_person, paging
 from sellerloop.web.deps import get_session
 

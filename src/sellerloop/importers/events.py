@@ -1,7 +1,7 @@
 """Importing downstream events (`sellerloop import events FILE`): a CSV with a header, or JSON Lines.
 
 Columns (CSV) or keys (JSON Lines): kind, subject, occurred_at, external_id, and optionally detail (a JSON
-object; in a CSV, its JSON text). Each event is stored through outcomes.events.record_event with source
+object; in a CSV, its JSON text). Each event is stored through pipeline/outcomes.record_event with source
 "import", so importing the same file again stores nothing new, and an id reused for another event is refused.
 
 All or nothing: every line is read and checked before the caller commits, and the first bad one is a BadInput
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.importers.csvfiles import read_csv, read_text
-from sellerloop.outcomes.events import record_event
 from sellerloop.outcomes.models import OutcomeEvent
+from sellerloop.pipeline.outcomes import record_event
 
 REQUIRED = ("kind", "subject", "occurred_at", "external_id")
 OPTIONAL = ("detail",)

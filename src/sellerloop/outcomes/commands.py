@@ -29,8 +29,8 @@ def collect_command(since: Since = None, as_json: Json = False) -> None:
     dates moved, tasks done) as events; running it again adds nothing."""
     from sqlalchemy import func, select
 
-    from sellerloop.outcomes.events import collect_crm_events
     from sellerloop.outcomes.models import OutcomeEvent
+    from sellerloop.pipeline.outcomes import collect_crm_events
     from sellerloop.store.db import session_scope
 
     with session_scope(open_store()) as session:

@@ -13,16 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from sqlalchemy import Select, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import account_filter, opportunity_filter, visible_owner_ids
 from sellerloop.errors import BadInput
 from sellerloop.outcomes.models import OutcomeEvent
-from sellerloop.policy.access import account_filter, opportunity_filter, visible_owner_ids
-from sellerloop.policy.fields import served_user
 from sellerloop.records.ids import stable_id
 from sellerloop.records.models import (
     Account,
@@ -33,8 +33,8 @@ from sellerloop.records.models import (
     StageChange,
     Task,
 )
+from sellerloop.records.refs import RecordRef
 from sellerloop.records.service import get_account, get_opportunity
-from sellerloop.scoring.win import observe_events
 
 EventKind = Literal["email_replied", "meeting_booked", "stage_moved", "task_completed", "close_date_moved", "won",
                     "lost"]
@@ -54,11 +54,12 @@ class EventConflict(BadInput):
     http_status = 409
 
 
-def record_event(*, session: Session, kind: str, subject: str, occurred_at: dt.datetime, source: str,
-                 external_id: str, detail: dict[str, Any] | None = None) -> OutcomeEvent:
+def store_event(*, session: Session, kind: str, subject: str, occurred_at: dt.datetime, source: str,
+                external_id: str, detail: dict[str, Any] | None = None) -> tuple[OutcomeEvent, bool]:
     """Store one event on a record the session's viewer may see (records/service.py: NotFound for no such
-    record, AccessDenied for one they may not see; the local operator sees all). The same event again returns the
-    stored one; a different one under the same (source, external_id) is an EventConflict."""
+    record, AccessDenied for one they may not see; the local operator sees all), and whether it is new. The same
+    event again returns the stored one; a different one under the same (source, external_id) is an EventConflict.
+    What learns from a new event (the win model) is the caller's: pipeline/outcomes.py."""
     check_kind(kind)
     if source not in EVENT_SOURCES:
         raise BadInput(f"unknown event source {source!r}; choose one of {', '.join(EVENT_SOURCES)}")
@@ -69,7 +70,8 @@ def record_event(*, session: Session, kind: str, subject: str, occurred_at: dt.d
     at = as_moment(occurred_at)
     detail = _json_object(detail)
     stored = _stored(session, source, external_id)
-    if stored is None:
+    new = stored is None
+    if new:
         _check_agrees_with_record(session, kind, subject)
         # ON CONFLICT DO NOTHING: of two requests sending the same event at once, one stores it and the other
         # finds it stored, instead of failing on the unique key.
@@ -78,12 +80,11 @@ def record_event(*, session: Session, kind: str, subject: str, occurred_at: dt.d
             id=event_id(source, external_id), kind=kind, subject=subject, occurred_at=at, source=source,
             external_id=external_id, detail=detail, recorded_at=_now()).on_conflict_do_nothing())
         stored = _stored(session, source, external_id)
-        _learn(session, [(kind, subject, at)])
     if (stored.kind, stored.subject, stored.occurred_at, stored.detail) != (kind, subject, at, detail):
         raise EventConflict(f"{source} event {external_id!r} was stored already as {stored.kind} on "
                             f"{stored.subject} at {stored.occurred_at:%Y-%m-%d %H:%M}; send a new event under an "
                             "id of its own")
-    return stored
+    return stored, new
 
 
 class EventContradictsRecord(BadInput):
@@ -98,10 +99,10 @@ def _check_agrees_with_record(session: Session, kind: str, subject: str) -> None
     Anyone may see an open deal; a "lost" posted on it by one seller would otherwise skew every seller's odds."""
     if kind not in CLOSING:
         return
-    kind_of, _, record_id = subject.partition(":")
-    if kind_of != "opportunity":
+    ref = RecordRef.of(subject)
+    if ref.kind != "opportunity":
         raise BadInput(f"a {kind} event is about a deal: send it on opportunity:ID, not {subject}")
-    stage = session.get(Opportunity, record_id).stage
+    stage = session.get(Opportunity, ref.id).stage
     if CLOSING_EVENT.get(stage) != kind:
         raise EventContradictsRecord(f"{subject} is {stage} in the record, so it was not {kind}: update its stage "
                                      "first, then send the event")
@@ -132,7 +133,7 @@ def select_events(*, subjects: Sequence[str] | None = None, since: dt.datetime |
                   until: dt.datetime | None = None, kinds: Iterable[str] | None = None,
                   owners: set[str] | None = None) -> Select:
     """The query behind list_events, for callers that page it or scope it to someone other than the session's
-    viewer: `owners` as policy.access.visible_owner_ids gives them (None: everyone's records)."""
+    viewer: `owners` as access.service.visible_owner_ids gives them (None: everyone's records)."""
     stmt = select(OutcomeEvent).order_by(OutcomeEvent.occurred_at, OutcomeEvent.id)
     if subjects is not None:
         stmt = stmt.where(OutcomeEvent.subject.in_(list(subjects)))
@@ -151,7 +152,7 @@ def select_events(*, subjects: Sequence[str] | None = None, since: dt.datetime |
 
 
 def visible_subjects(owners: set[str]):
-    """SQL: the event's subject is a record these owners' records include, by the rule of policy/access.py (an
+    """SQL: the event's subject is a record these owners' records include, by the rule of access/service.py (an
     account is visible through any of its deals)."""
     opportunities = select(literal("opportunity:") + Opportunity.id).where(opportunity_filter(owners))
     accounts = select(literal("account:") + Account.id).where(account_filter(owners))
@@ -165,13 +166,14 @@ def check_kind(kind: str) -> None:
 
 def require_subject(*, session: Session, subject: str) -> None:
     """The record behind "opportunity:ID" or "account:ID", as the session's viewer may see it."""
-    kind, _, record_id = (subject or "").partition(":")
-    if kind not in SUBJECT_KINDS or not record_id:
-        raise BadInput(f"subject {subject!r}: name the record as opportunity:ID or account:ID")
-    if kind == "opportunity":
-        get_opportunity(session=session, opportunity_id=record_id)
+    try:
+        ref = RecordRef.parse(subject, kinds=SUBJECT_KINDS)
+    except BadInput:
+        raise BadInput(f"subject {subject!r}: name the record as opportunity:ID or account:ID") from None
+    if ref.kind == "opportunity":
+        get_opportunity(session=session, opportunity_id=ref.id)
     else:
-        get_account(session=session, account_id=record_id)
+        get_account(session=session, account_id=ref.id)
 
 
 def as_moment(value: dt.datetime | dt.date | str) -> dt.datetime:
@@ -214,8 +216,9 @@ def _now() -> dt.datetime:
 
 # --- the CRM's own history ------------------------------------------------------------------------------------
 
-def collect_crm_events(*, session: Session, since: dt.datetime | None = None) -> int:
-    """Record what the CRM's history in the store shows as events with source "crm"; how many were new.
+def collect_crm_events(*, session: Session, since: dt.datetime | None = None) -> CollectedEvents:
+    """Record what the CRM's history in the store shows as events with source "crm"; how many were new, and the
+    deals among them that closed (what the win model learns from: pipeline/outcomes.py).
 
     Each event's external_id comes from the history row's natural key (not its row id: a Maven re-import writes
     the stage history anew), so collecting again adds nothing. Read as the local operator: every record.
@@ -230,19 +233,22 @@ def collect_crm_events(*, session: Session, since: dt.datetime | None = None) ->
            for key, row in found.items() if key not in stored]
     for start in range(0, len(new), 2000):
         session.execute(insert(OutcomeEvent), new[start:start + 2000])
-    _learn(session, [(row["kind"], row["subject"], row["occurred_at"]) for row in new])
-    return len(new)
+    return CollectedEvents(len(new), closed_deals((row["kind"], row["subject"], row["occurred_at"]) for row in new))
 
 
 CLOSING = {"won": True, "lost": False}
+ClosedDeal = tuple[str, bool, dt.datetime]  # (opportunity id, won, when): what the win model counts
 
 
-def _learn(session: Session, events: Iterable[tuple[str, str, dt.datetime]]) -> None:
-    """A deal won or lost after the win-probability model was last rebuilt counts in it at once (the next station
-    along, scoring/win.py; it skips what the rebuild counted already). Events are (kind, subject, occurred_at)."""
-    observe_events(session=session, closed=[(subject.partition(":")[2], CLOSING[kind], at)
-                                            for kind, subject, at in events
-                                            if kind in CLOSING and subject.startswith("opportunity:")])
+class CollectedEvents(NamedTuple):
+    new: int
+    closed: list[ClosedDeal]
+
+
+def closed_deals(events: Iterable[tuple[str, str, dt.datetime]]) -> list[ClosedDeal]:
+    """The deals won or lost among (kind, subject, occurred_at) events."""
+    refs = [(RecordRef.of(subject), kind, at) for kind, subject, at in events]
+    return [(ref.id, CLOSING[kind], at) for ref, kind, at in refs if kind in CLOSING and ref.kind == "opportunity"]
 
 
 def _crm_history(session: Session, since: dt.datetime | None):

@@ -24,16 +24,17 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from sellerloop.access.service import account_filter, get_user, opportunity_filter, visible_owner_ids
+from sellerloop.agents.outputs import AgentOutput
 from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, State
 from sellerloop.approvals.service import list_approvals
 from sellerloop.executor.models import Execution
 from sellerloop.outcomes.events import select_events
 from sellerloop.outcomes.models import OutcomeEvent
 from sellerloop.outcomes.service import Kind, outcome_of
-from sellerloop.policy.access import account_filter, get_user, opportunity_filter, visible_owner_ids
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import OPEN_STAGES, Account, Opportunity
-from sellerloop.runs.models import AgentOutput
+from sellerloop.records.refs import RecordRef
 
 DAY = dt.timedelta(days=1)
 # How long after a recommendation an event still counts as following from it. Replies, meetings and tasks answer
@@ -155,7 +156,7 @@ def _from_approvals(session: Session, approvals: list[Approval]) -> Iterator[dic
     executions = _executions(session, [a.id for a in approvals])
     for approval in approvals:
         p, ended = approval.proposal, outcome_of(approval)
-        if p.subject.partition(":")[0] not in ("opportunity", "account"):
+        if RecordRef.of(p.subject).kind not in ("opportunity", "account"):
             continue  # a contact's field: no events are kept on contacts
         kind, decision, step = ended if ended is not None else (None, None, None)
         decided_at = decision.at if decision is not None else step.at if step is not None else None
@@ -230,8 +231,8 @@ class _Records:
     def __init__(self, session: Session, subjects: set[str], owners: set[str] | None):
         ids = defaultdict(list)
         for subject in subjects:
-            kind, _, record_id = subject.partition(":")
-            ids[kind].append(record_id)
+            ref = RecordRef.of(subject)
+            ids[ref.kind].append(ref.id)
         self._owner: dict[str, str | None] = {}
         self._family: dict[str, set[str]] = {s: {s} for s in subjects}
         for chunk in _chunks(ids["account"]):

@@ -23,7 +23,8 @@ from typing import Literal, get_args
 from sqlalchemy.orm import Session
 
 from sellerloop.approvals.models import Approval, Decision, State
-from sellerloop.approvals.service import list_approvals, owner_of
+from sellerloop.approvals.service import list_approvals
+from sellerloop.records.refs import RecordRef, owner_of
 
 Kind = Literal["accepted", "edited", "rejected", "expired", "rolled_back"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -70,7 +71,7 @@ def list_outcomes(*, session: Session, user_id: str | None, use_case: str | None
         what, decision, step = ended
         found.append(Outcome(
             approval_id=approval.id, kind=what, use_case=p.use_case, level=p.level, action=p.action,
-            subject=p.subject, owner_id=owner_of(session=session, subject=p.subject),
+            subject=p.subject, owner_id=owner_of(session=session, ref=RecordRef.of(p.subject)),
             decided_by=decision.by if decision else None, at=step.at,
             reason=decision.reason if decision is not None and decision.state is State.rejected else None))
     return sorted(found, key=lambda o: o.at, reverse=True)

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import visible_owner_ids
 from sellerloop.agents.models import UseCase
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.outcomes.events import as_moment, record_event, require_subject, select_events
+from sellerloop.outcomes.events import as_moment, require_subject, select_events
 from sellerloop.outcomes.models import OutcomeEvent
 from sellerloop.outcomes.report import GROUPINGS, Grouping, outcomes_report
 from sellerloop.outcomes.schemas import ONE_OR_MANY, EventOut, EventsIn, OutcomeOut, ReportOut
 from sellerloop.outcomes.service import Kind, list_outcomes
-from sellerloop.policy.access import visible_owner_ids
-from sellerloop.policy.fields import served_user
+from sellerloop.pipeline.outcomes import record_event
 from sellerloop.web.api import ERRORS, Page, Paging, paging
 from sellerloop.web.deps import get_session
 

@@ -51,7 +51,9 @@ def _summary(result: PolicyCheck) -> str:
     lines += [
         (f"  kill switch: {'ON (nothing is executed)' if policy.kill_switch else 'off'}; "
         f"audit logging: {'on' if policy.audit_logging else 'off'}; approvers: {approvers}"),
-        (f"  caps: {caps.max_open_per_record} open per record, {caps.max_per_seller_per_day} per seller per day; "
+        (f"  caps: {caps.max_open_approvals_per_record} approvals waiting per record, "
+         f"{caps.max_new_approvals_per_seller_per_day} new per seller per day, "
+         f"{caps.recommendations_per_record} next-best actions per record; "
         f"cooldown {caps.cooldown_days_after_rejection} d after rejection, {caps.cooldown_days_after_ignored} d "
         f"after ignored; expire after {caps.expire_after_days} d"),
         (f"  promotion: >= {bar.min_reviewed} reviewed, >= {bar.min_approved_unedited_share:.0%} approved "

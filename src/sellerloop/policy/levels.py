@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from sellerloop.actions.catalogue import get_action
-from sellerloop.agents.models import Level, Placement, UseCase
-from sellerloop.policy.models import USE_CASES, Policy, rank
+from sellerloop.policy.models import USE_CASES, Level, Placement, Policy, UseCase, rank
 from sellerloop.policy.service import policy_in_force
 
 PLACEMENT_BY_LEVEL: dict[Level, Placement] = {

@@ -12,13 +12,27 @@ case's default level one step up in shadow (shadow/: what it would have done is 
 """
 from __future__ import annotations
 
-from typing import Literal, get_args
+import enum
+from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sellerloop.actions.catalogue import ACTION_NAMES, Risk, get_action
-from sellerloop.agents.models import Level, UseCase
-from sellerloop.records.models import Role
+
+
+class Role(str, enum.Enum):
+    """Who a user is to the policy: who may approve, promote, see sensitive fields (records/models.py: User.role)."""
+
+    seller = "seller"
+    manager = "manager"
+    admin = "admin"
+    revops = "revops"
+
+
+# The vocabulary the policy is written in; agents' output carries it too (agents/models.py).
+UseCase = Literal["research", "prep", "next-action", "follow-up", "coaching", "hygiene"]
+Level = Literal["L1", "L2", "L3", "L4", "L5"]
+Placement = Literal["reply", "shown", "draft", "pending_approval", "executed"]  # where an output goes, by level
 
 # The fields a policy may mark sensitive. Ids, names, owners and stages are what a record *is*: whoever may see
 # the record sees them. Contact.email is left out on purpose: the same address travels in the headers of every
@@ -111,12 +125,31 @@ class ActionRisk(_Strict):
     reversible: bool | None = None
 
 
+MAX_RECOMMENDATIONS = 10  # the most next-best actions one record may show, whatever the policy or `--limit` say
+
+
 class Caps(_Strict):
-    max_open_per_record: int = Field(3, ge=1)
-    max_per_seller_per_day: int = Field(20, ge=1)
+    """How much is put in front of people: what waits for them, and how much an agent shows on one record."""
+
+    # Approvals waiting for a decision on one record at a time, and new ones for one seller in a day.
+    max_open_approvals_per_record: int = Field(3, ge=1)
+    max_new_approvals_per_seller_per_day: int = Field(20, ge=1)
+    # Next-best actions shown on one record (`--limit` and the API's `limit` choose otherwise for one run).
+    recommendations_per_record: int = Field(3, ge=1, le=MAX_RECOMMENDATIONS)
     cooldown_days_after_rejection: int = Field(14, ge=0)
     cooldown_days_after_ignored: int = Field(7, ge=0)
     expire_after_days: int = Field(14, ge=1)
+
+    # Their names before they said what they count; a policy file written with them still reads the same.
+    RENAMED: ClassVar[dict[str, str]] = {"max_open_per_record": "max_open_approvals_per_record",
+                                         "max_per_seller_per_day": "max_new_approvals_per_seller_per_day"}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_names(cls, data):
+        if isinstance(data, dict):
+            data = {cls.RENAMED.get(key, key): value for key, value in data.items()}
+        return data
 
 
 class PromotionBar(_Strict):
@@ -132,7 +165,7 @@ class FeedbackSample(_Strict):
 
     # decisions on an action type before acceptance and conversion re-rank it (scoring/feedback.py)
     min_decisions_to_rank: int = Field(10, ge=1)
-    # items reviewed at a level before the tuning report suggests lowering it (scoring/tuning.py)
+    # items reviewed at a level before the tuning report suggests lowering it (autonomy/tuning.py)
     min_reviewed_to_demote: int = Field(20, ge=1)
 
 
@@ -145,7 +178,7 @@ class Policy(_Strict):
     caps: Caps = Field(default_factory=Caps)
     promotion: PromotionBar = Field(default_factory=PromotionBar)
     feedback: FeedbackSample = Field(default_factory=FeedbackSample)
-    # Fields masked for whoever the Cedar policies do not let see them (policy/fields.py says how).
+    # Fields masked for whoever the Cedar policies do not let see them (access/fields.py says how).
     sensitive_fields: tuple[SensitiveField, ...] = ("Contact.phone",)
 
     def level_of(self, use_case: UseCase, action: str | None = None) -> Level:

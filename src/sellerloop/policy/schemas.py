@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sellerloop.actions.catalogue import Risk
 from sellerloop.agents.models import Level, Placement, UseCase
-from sellerloop.policy.autonomy import LevelEvidence
+from sellerloop.autonomy.service import LevelEvidence
 from sellerloop.policy.models import ActionName, Caps, PromotionBar
 from sellerloop.utc import UtcDateTime
 

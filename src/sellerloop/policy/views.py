@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import CATALOGUE
-from sellerloop.policy.autonomy import evidence, promote
+from sellerloop.autonomy.service import evidence, promote
 from sellerloop.policy.levels import level_for, placement_for
 from sellerloop.policy.models import USE_CASES
 from sellerloop.policy.schemas import (

@@ -25,14 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sellerloop.policy.models import Role
 from sellerloop.store.db import Base
-
-
-class Role(str, enum.Enum):
-    seller = "seller"
-    manager = "manager"
-    admin = "admin"
-    revops = "revops"
 
 
 class ActivityKind(str, enum.Enum):

@@ -1,7 +1,7 @@
 """The JSON shapes of records in the API (records/views.py).
 
 Each shape is built from a record as loaded for the person asking, so a sensitive field they may not see is
-already None (policy/fields.py); `masked` names those fields, so a client can tell "hidden" from "empty".
+already None (access/fields.py); `masked` names those fields, so a client can tell "hidden" from "empty".
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from sellerloop.policy.fields import masked_fields
+from sellerloop.access.fields import masked_fields
 from sellerloop.records.models import Account, Contact, Opportunity, Task, Transcript, User
 from sellerloop.utc import UtcDateTime
 

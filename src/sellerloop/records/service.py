@@ -1,7 +1,7 @@
 """Reading records: counts, listings and single records with what hangs off them.
 
-Every read here serves the session's viewer (policy/fields.py `bind_viewer`: the signed-in person, `--as`): one
-record they may not see is refused (policy.access, through Cedar), lists and what hangs off a record hold only
+Every read here serves the session's viewer (access/fields.py `bind_viewer`: the signed-in person, `--as`): one
+record they may not see is refused (access.service, through Cedar), lists and what hangs off a record hold only
 what they may see, and sensitive fields arrive masked. A session nobody is bound to is the local operator's.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sellerloop.errors import BadInput, NotFound
-from sellerloop.policy.access import (
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import (
     account_filter,
     opportunity_filter,
     require_account,
@@ -20,7 +20,7 @@ from sellerloop.policy.access import (
     require_transcript,
     visible_owner_ids,
 )
-from sellerloop.policy.fields import served_user
+from sellerloop.errors import BadInput, NotFound
 from sellerloop.records.models import (
     RECORD_TYPES,
     Account,

@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
-from sellerloop.policy.fields import served_user
+from sellerloop.access.fields import served_user
 from sellerloop.records.models import STAGES
 from sellerloop.records.schemas import (
     AccountDetail,

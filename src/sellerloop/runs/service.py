@@ -12,7 +12,7 @@ it finished. `run-all` with the same use cases, user and playbook as an unfinish
 the records it already did; `--restart` starts a new one.
 
 Every output goes through agents.service.run_agent: the verifier and the autonomy levels apply as everywhere, and
-the outputs of a use case with actions at L4 or L5 are placed as they are stored (approvals.flows.place): L4 waits
+the outputs of a use case with actions at L4 or L5 are placed as they are stored (pipeline.placement.place): L4 waits
 in the approval inboxes, L5 is executed within policy.
 A use case the policy runs in shadow also has what its level up would have done recorded with each chunk
 (shadow/service.BookRecorder): nothing of it is placed.
@@ -30,24 +30,24 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import bind_viewer, decide_fields
+from sellerloop.access.service import account_filter, get_user, opportunity_filter, visible_owner_ids
 from sellerloop.agents.models import AgentRun, Subject
+from sellerloop.agents.outputs import AgentBatch, AgentOutput
 from sellerloop.agents.service import AGENTS, run_agent
 from sellerloop.approvals.drafts import proposals_from_run
-from sellerloop.approvals.flows import place
 from sellerloop.approvals.models import State
 from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX
 from sellerloop.approvals.service import now as approvals_now
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.deals import book_context, load_deals
 from sellerloop.evidence.sources import remember_resolved
+from sellerloop.pipeline.placement import place
 from sellerloop.playbooks.service import get_playbook
-from sellerloop.policy.access import account_filter, get_user, opportunity_filter, visible_owner_ids
-from sellerloop.policy.fields import bind_viewer, decide_fields
 from sellerloop.policy.levels import level_for
 from sellerloop.policy.models import Policy, rank
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import OPEN_STAGES, Account, Opportunity, Transcript, User
-from sellerloop.runs.models import AgentBatch, AgentOutput
 from sellerloop.scoring.feedback import action_feedback
 from sellerloop.shadow.service import BookRecorder, shadowed
 from sellerloop.store.db import create_store_engine, session_scope
@@ -58,13 +58,6 @@ WORKERS = 2
 # Below this many records a second process costs more (start-up, imports) than it saves.
 PARALLEL_MIN_RECORDS = 2000
 MAX_ERRORS = 5
-# The record kind each use case walks, and whether its records are open deals with a call.
-WALKS = {"research": "account", "prep": "opportunity", "next-action": "opportunity", "hygiene": "opportunity",
-         "follow-up": "opportunity", "coaching": "transcript"}
-NEEDS_CALLS = {"follow-up"}
-# Agents that read calls through the deal evidence (coverage of the playbook reads what was said on calls, and
-# hygiene finds close dates moved on a call).
-READS_CALLS = {"next-action", "follow-up", "prep", "hygiene"}
 
 
 @dataclass
@@ -184,7 +177,7 @@ def placed_use_cases(policy: Policy, use_cases: Sequence[str]) -> frozenset[str]
 
 def _place_outputs(session: Session, rows: list[dict], use_cases: frozenset[str], policy: Policy,
                    totals: dict[str, UseCaseTotals]) -> None:
-    """Place each stored output of `use_cases` by its level, in the chunk's transaction (approvals.flows.place:
+    """Place each stored output of `use_cases` by its level, in the chunk's transaction (pipeline.placement.place:
     L4 pending a person under the fatigue caps, L5 executed within policy), as a single run is placed."""
     at = approvals_now()
     for row in rows:
@@ -228,14 +221,14 @@ def _batch(session: Session, use_cases: tuple[str, ...], acting_user: str | None
 
 def _plan(session: Session, use_cases: tuple[str, ...], owners: set[str] | None) -> dict[str, list[str]]:
     """The ids each use case runs on, in id order."""
-    kinds = {WALKS[u] for u in use_cases}
+    kinds = {AGENTS[u].walks for u in use_cases}
     ids: dict[str, list[str]] = {}
     if "account" in kinds:
         ids["account"] = list(session.scalars(select(Account.id).where(account_filter(owners)).order_by(Account.id)))
     if "opportunity" in kinds:
         ids["opportunity"] = list(session.scalars(select(Opportunity.id).where(
             Opportunity.stage.in_(OPEN_STAGES), opportunity_filter(owners)).order_by(Opportunity.id)))
-    if "transcript" in kinds or NEEDS_CALLS & set(use_cases):
+    if "transcript" in kinds or any(AGENTS[u].needs_calls for u in use_cases):
         visible = select(Opportunity.id).where(opportunity_filter(owners))
         calls = select(Transcript.id, Transcript.opportunity_id).where(
             Transcript.opportunity_id.in_(visible) if owners is not None else True).order_by(Transcript.id)
@@ -244,9 +237,9 @@ def _plan(session: Session, use_cases: tuple[str, ...], owners: set[str] | None)
         ids["with_calls"] = sorted({o for _, o in rows if o})
     plan = {}
     for u in use_cases:
-        kind = WALKS[u]
+        kind = AGENTS[u].walks
         plan[u] = ids[kind]
-        if u in NEEDS_CALLS:
+        if AGENTS[u].needs_calls:
             with_calls = set(ids["with_calls"])
             plan[u] = [i for i in ids[kind] if i in with_calls]
     return plan
@@ -264,7 +257,7 @@ def _chunks(plan: dict[str, list[str]], use_cases: tuple[str, ...], done: dict[s
     """Chunks of records with the use cases to run on each; the deal use cases share one chunk per deal."""
     by_kind: dict[str, list[str]] = {}
     for u in use_cases:
-        by_kind.setdefault(WALKS[u], []).append(u)
+        by_kind.setdefault(AGENTS[u].walks, []).append(u)
     for kind, kind_use_cases in by_kind.items():
         todo = {u: [i for i in plan[u] if i not in done.get(u, ())] for u in kind_use_cases}
         ids = sorted(set().union(*map(set, todo.values())))
@@ -292,7 +285,7 @@ def _add(into: UseCaseTotals, other: UseCaseTotals) -> None:
 
 _job: tuple | None = None
 _engine: Engine | None = None
-_field_decisions: dict = {}  # policy/fields.py decisions for the batch's viewer, per worker (see _run_chunk)
+_field_decisions: dict = {}  # access/fields.py decisions for the batch's viewer, per worker (see _run_chunk)
 
 
 def _execute(chunks: list[_Chunk], job: tuple, workers: int) -> Iterator[tuple[list[dict], dict]]:
@@ -355,7 +348,7 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[dict], dict[str, UseCaseTotals]]:
         if chunk.kind == "opportunity":
             opportunities = session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk.ids))
                                             .order_by(Opportunity.id)).all()
-            reads_calls = bool(READS_CALLS & set(chunk.use_cases))
+            reads_calls = any(AGENTS[u].reads_calls for u in chunk.use_cases)
             subjects = [(Subject(type="opportunity", id=d.id), d)
                         for d in load_deals(session=session, opportunities=opportunities, transcripts=reads_calls)]
         else:

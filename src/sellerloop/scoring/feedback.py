@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Account, Opportunity
+from sellerloop.records.refs import RecordRef
 
 PRIOR_STRENGTH = 5.0  # pseudo-observations of the tier above: five real outcomes weigh as much as the prior
 ACCEPTANCE_PRIOR = 0.5
@@ -204,8 +205,8 @@ def segments_of(*, session: Session, subjects: Iterable[str]) -> dict[str, str]:
     """The segment of each record URI (account:ID, opportunity:ID): its account's head count band."""
     accounts, deals = set(), set()
     for subject in subjects:
-        kind, _, record_id = subject.partition(":")
-        (accounts if kind == "account" else deals if kind == "opportunity" else set()).add(record_id)
+        ref = RecordRef.of(subject)
+        (accounts if ref.kind == "account" else deals if ref.kind == "opportunity" else set()).add(ref.id)
     deal_account = {}
     for start in range(0, len(deals), 500):
         chunk = sorted(deals)[start:start + 500]

@@ -8,7 +8,7 @@ end of that day, and what people did in the days after it is already in the book
 What the agent sees as of DATE:
   - only what was recorded up to the end of DATE: activities, calls and their transcripts, stage and field
     history, tasks, tickets opened, signals published, usage periods begun (evidence/deals.load_deals as_of);
-  - each deal as it stood then, set on the loaded objects only (set_committed_value, as policy/fields.py masks):
+  - each deal as it stood then, set on the loaded objects only (set_committed_value, as access/fields.py masks):
     its stage from the stage history; close_date and next_step from the field history (the old value of the first
     change after DATE); a field the book keeps no history of at all is unknown (None), since what the record shows
     now may have been written later; the close date of a deal that has closed since, with no history of it, is
@@ -40,6 +40,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from sellerloop.access.fields import bind_viewer
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.errors import BadInput, SellerloopError
@@ -53,7 +54,6 @@ from sellerloop.evidence.deals import (
     stages_as_of,
 )
 from sellerloop.playbooks.service import get_playbook
-from sellerloop.policy.fields import bind_viewer
 from sellerloop.policy.models import DEFAULT_KEY, USE_CASES, Policy
 from sellerloop.policy.service import policy_in_force, shadow_rules
 from sellerloop.records.models import (

@@ -6,7 +6,7 @@ turns it on and off, audited). The shadow runs under `Policy.in_shadow`: each sh
 as `autonomy promote` would raise it.
 
 Recording (`record_run`): each item of a run a person could act on becomes the proposal they would take up
-(approvals/drafts.offer_for), placed as the level above would place it (approvals/flows.place):
+(approvals/drafts.offer_for), placed as the level above would place it (pipeline/placement.place):
     L3   a draft;
     L4   pending approval, for what placement stores by level (field changes and tasks:
          approvals/drafts.proposals_from_run); the rest (recommendations, email drafts) stays a draft that a
@@ -57,7 +57,6 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun
 from sellerloop.approvals.drafts import offer_for, proposals_from_run
-from sellerloop.approvals.flows import needs_a_person
 from sellerloop.approvals.models import POLICY_IDENTITY_PREFIX, Approval, ApprovalRow, Proposal, State
 from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, near_duplicate, now
 from sellerloop.audit.service import append as audit
@@ -65,11 +64,13 @@ from sellerloop.errors import BadInput
 from sellerloop.evidence.deals import book_context, end_of
 from sellerloop.executor.models import Execution
 from sellerloop.executor.service import WRITER_MARK
+from sellerloop.pipeline.placement import needs_a_person
 from sellerloop.policy.levels import placement_for
 from sellerloop.policy.models import DEFAULT_KEY, LEVELS, USE_CASES, Policy, rank
 from sellerloop.policy.service import session_policy
 from sellerloop.records.ids import stable_id
 from sellerloop.records.models import Activity, FieldChange, StageChange, Task, Transcript
+from sellerloop.records.refs import RecordRef
 from sellerloop.shadow.models import ShadowAction
 
 Verdict = Literal["agreed", "edited", "disagreed", "pending"]
@@ -143,7 +144,7 @@ def record_run(*, session: Session, run: AgentRun, as_of: dt.datetime, window_da
 
 
 def _placement(above: Policy, proposal: Proposal, level: str, placed_by_level: bool) -> str:
-    """Where the level above would have put the proposal (approvals/flows.place, without doing it)."""
+    """Where the level above would have put the proposal (pipeline/placement.place, without doing it)."""
     if rank(level) <= 3:
         return placement_for(level)
     if not placed_by_level:
@@ -237,8 +238,8 @@ class _History:
 
 
 def _deal_of(proposal: Proposal) -> str | None:
-    kind, _, record_id = proposal.subject.partition(":")
-    return record_id if kind == "opportunity" else proposal.payload.get("opportunity_id")
+    ref = RecordRef.of(proposal.subject)
+    return ref.id if ref.kind == "opportunity" else proposal.payload.get("opportunity_id")
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
@@ -501,7 +502,7 @@ def compared_actions(*, session: Session, use_case: str | None = None,
 def evidence_by_level(*, session: Session, policy: Policy | None = None,
                       use_case: str | None = None) -> dict[tuple[str, str | None], ShadowEvidence]:
     """Shadow evidence for every level that runs in shadow or has shadow actions at the level above it (of one use
-    case, if given), keyed like the rows of policy/autonomy.evidence: (use case, None) for a use case's default
+    case, if given), keyed like the rows of autonomy/service.evidence: (use case, None) for a use case's default
     level, (use case, action) for an action's. Only the shadow actions that count are compared."""
     policy = policy or session_policy(session)
     stmt = select(ShadowAction).order_by(ShadowAction.as_of, ShadowAction.id)

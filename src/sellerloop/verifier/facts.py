@@ -24,19 +24,13 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
-_STOPWORDS = """
-a about above after again against all also am an and any are as at be because been before being below between
-both but by can could did do does doing down during each few for from further had has have having he her here
-hers herself him himself his how i i'd i'll i'm i've if in into is it it's its itself just let's me more most my
-myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such
-than that that's the their theirs them themselves then there there's these they this those through to too under
-until up very was we we'd we'll we're we've were what when where which while who whom why will with would you
-you'd you'll you're you've your yours yourself yourselves per via re fwd cc hi hello hey dear thanks thank please
-yes ok okay however meanwhile also still yet may might must shall can't won't don't doesn't didn't isn't aren't
-wasn't weren't hasn't haven't hadn't shouldn't wouldn't couldn't ever every either neither whether since though
-although unless whose one's today tomorrow yesterday
-"""
-STOPWORDS = frozenset(_STOPWORDS.split())
+from sellerloop.evidence.words import (
+    STOPWORDS,
+    TITLE_ACRONYMS,
+    canonical_words,
+    content_words,
+)
+
 # Common words that open sentences in sales notes and agent output ("People we know at ...", "Active users
 # rose ..."). Capitalised only by position, they are not names; any other sentence-initial word is taken for a
 # name ("Cancity will hire ..."), because without an NER model that is the side that cannot let an invented
@@ -56,15 +50,6 @@ COMMON_STARTERS = frozenset(_COMMON_STARTERS.split())
 MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
           "nov": 11, "dec": 12}
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-TITLE_ACRONYMS = {
-    "ceo": "chief executive officer", "cfo": "chief financial officer", "cto": "chief technology officer",
-    "coo": "chief operating officer", "cio": "chief information officer", "cmo": "chief marketing officer",
-    "ciso": "chief information security officer", "cro": "chief revenue officer", "cpo": "chief product officer",
-    "chro": "chief human resources officer", "cso": "chief security officer", "cdo": "chief data officer",
-    "cco": "chief commercial officer", "vp": "vice president", "svp": "senior vice president",
-    "evp": "executive vice president", "avp": "assistant vice president", "gm": "general manager",
-    "sr": "senior", "jr": "junior",
-}
 CURRENCIES = {"$": "USD", "dollars": "USD", "usd": "USD", "€": "EUR", "euro": "EUR", "euros": "EUR",
               "eur": "EUR", "£": "GBP", "pounds": "GBP", "gbp": "GBP", "¥": "JPY"}
 SCALES = {"k": 10**3, "thousand": 10**3, "m": 10**6, "mm": 10**6, "million": 10**6, "b": 10**9, "bn": 10**9,
@@ -135,7 +120,6 @@ _DATE_START = re.compile(r"""[\dJFMASONDTW](?<![\w/.,-][\dJFMASONDTW])  # a digi
       |(?<=O)(?=ct)|(?<=N)(?=ov)|(?<=D)(?=ec)|(?<=T)(?=ue|hu)|(?<=W)(?=ed))""", re.VERBOSE)
 _CAP = r"[A-ZÀ-ÖØ-Þ](?:[\w&'’-]*[\w&])?"
 NAME = re.compile(rf"{_CAP}(?:[ \t]+(?:(?:of|de|da|van|von|der|den|du|la|le|&)[ \t]+)?{_CAP})*")
-TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _SENTENCE_END = ".!?:;\n\"“”‘'(•*–—>|"
 _GAP = "\x1f"  # stands in for a fact already taken: no word character, no space, no sentence end
 
@@ -195,53 +179,6 @@ def found_in(fact: Fact, quote: QuoteIndex) -> bool:
 
 
 # --- words -------------------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1 << 16)
-def canonical(token: str) -> tuple[str, ...]:
-    """One token as comparable words: lower case, no possessive, title acronyms spelled out, lightly stemmed."""
-    word = token.lower().replace("’", "'")
-    word = word.removesuffix("'s")
-    expansion = TITLE_ACRONYMS.get(word)
-    if expansion:
-        return tuple(stem(w) for w in expansion.split())
-    return (stem(word),)
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper (a small part of Porter's steps 1-2): enough to equate approve/approved/
-    approval, engineer/engineers, review/reviewing. It only has to be consistent: both sides go through it."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    for suffix, replacement in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ment", ""), ("ing", ""),
-                                ("ed", ""), ("es", ""), ("s", ""), ("al", ""), ("ly", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                break
-            word = word[: -len(suffix)] + replacement
-            break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]  # hire/hiring, sale/sales
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-        word = word[:-1]  # planned -> plann -> plan
-    return word
-
-
-def canonical_words(text: str) -> list[str]:
-    return [w for token in TOKEN.findall(text) for w in canonical(token)]
-
-
-def content_words(text: str) -> tuple[str, ...]:
-    """Words that carry meaning, each once: no stopwords, no numbers (numbers are checked as facts)."""
-    return tuple(dict.fromkeys(word for token in TOKEN.findall(text) for word in _content(token)))
-
-
-@lru_cache(maxsize=1 << 16)
-def _content(token: str) -> tuple[str, ...]:
-    lower = token.lower().replace("’", "'")
-    if lower in STOPWORDS or not lower[0].isalpha():
-        return ()
-    return tuple(word for word in canonical(token) if word not in STOPWORDS and word.isalpha())
-
 
 @lru_cache(maxsize=1 << 14)
 def _phrase(text: str) -> str:

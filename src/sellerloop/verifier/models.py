@@ -4,11 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class SourceRef(BaseModel):
-    uri: str
-    quote: str | None = None  # the exact words relied on; None means "the whole source"
-    kind: str | None = None
+from sellerloop.evidence.models import SourceRef  # what a claim cites
 
 
 class Claim(BaseModel):

@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.conversation import sentences
+from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, found_in, quote_index
-from sellerloop.verifier.models import Claim, SourceRef, Verdict, VerifierSettings
+from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
 
 
 @lru_cache

@@ -32,36 +32,19 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.render import TITLES
-from sellerloop.agents.service import AGENTS, AgentSpec, run_agent
+from sellerloop.agents.service import AGENTS, AgentSpec, page_panels, run_agent
 from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.evidence.sources import ResolvedSource, UnknownSource, field_label, resolve_source
 from sellerloop.records.models import Contact, OpportunityContact, Transcript
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
-from sellerloop.web.deps import get_session, templates
 from sellerloop.web.decision_views import panel_offers
+from sellerloop.web.deps import get_session, templates
 from sellerloop.web.marks import has_quote
 
 router = APIRouter()
 log = logging.getLogger("sellerloop.web")
 
-PANEL_TITLES = {"research": "Research", "prep": "Meeting prep", "next-action": "Next-best action",
-                "follow-up": "Follow-up", "coaching": "Coaching", "hygiene": "CRM hygiene"}
-BLURBS = {"research": "Open the account research", "prep": "Open the meeting prep",
-          "next-action": "Open the next-best actions", "follow-up": "Open the follow-up",
-          "coaching": "Open the coaching", "hygiene": "Open the CRM hygiene check"}
-# What each record page shows, in the order a seller reads it: on a deal, what to do next first.
-PAGE_PANELS = {"account": ("research", "next-action"),
-               "opportunity": ("next-action", "prep", "follow-up", "hygiene"),
-               "transcript": ("coaching", "follow-up")}
-# What an empty panel says: the agent found nothing it could back with a source, in the words of its use case.
-EMPTY = {"research": "Nothing the agent could state with a source.",
-         "prep": "Nothing the agent could state with a source.",
-         "next-action": "No next action the agent could back with a source.",
-         "follow-up": "Nothing to follow up on: the agent found no commitment it could quote.",
-         "coaching": "No coaching point the agent could back with a quote from the call.",
-         "hygiene": "Nothing to tidy: no field update with evidence behind it, and no required field "
-                    "left empty."}
 RECORD_PATHS = {"account": "accounts", "opportunity": "opportunities", "transcript": "transcripts"}
 PLACEMENT_WORDS = {"reply": "reply", "shown": "shown", "draft": "draft", "pending_approval": "pending approval",
                    "executed": "executed"}
@@ -104,14 +87,10 @@ def record_panels(kind: str, record_id: str, *, transcript: str | None = None) -
     """The agent panels a record page shows, each a slot htmx fills after the page: use case, title, address.
     `transcript` is the call a follow-up panel on an opportunity is about (the deal's latest)."""
     panels = []
-    for use_case in PAGE_PANELS[kind]:
-        spec = AGENTS.get(use_case)
-        if spec is None or kind not in spec.subject_types:
-            continue
+    for spec in page_panels(kind):
         call = transcript if kind != "transcript" and "transcript" in spec.reads else None
-        panels.append({"use_case": use_case, "title": PANEL_TITLES.get(use_case, use_case),
-                       "url": panel_url(kind, record_id, use_case, transcript=call),
-                       "blurb": BLURBS.get(use_case, f"Open {use_case}")})
+        panels.append({"use_case": spec.use_case, "title": spec.title, "blurb": spec.blurb,
+                       "url": panel_url(kind, record_id, spec.use_case, transcript=call)})
     return panels
 
 
@@ -174,8 +153,8 @@ def panel_context(run: AgentRun, *, targets: dict[str, str] | None = None) -> di
                 entry["label"] = None  # "Follow-up email" under that very heading says nothing new
         sections[-1]["items"].append(entry)
     return {
-        "run": run, "sections": sections, "title": PANEL_TITLES.get(run.use_case, run.use_case),
-        "empty": EMPTY.get(run.use_case, EMPTY["research"]),
+        "run": run, "sections": sections, "title": AGENTS[run.use_case].title,
+        "empty": AGENTS[run.use_case].empty,
         "placement": PLACEMENT_WORDS.get(run.placement, run.placement),
         "sources": [{"n": n, "uri": uri, "href": source_href(uri)} for uri, n in numbers.items()],
     }
@@ -242,7 +221,7 @@ def _panel(request: Request, session: Session, kind: str, record_id: str, use_ca
         get_transcript(session=session, transcript_id=transcript)
     subject = Subject(type=kind, id=record_id)
     page = {"record": _record_link(kind, record), "subject": subject, "use_case": use_case,
-            "panel_id": f"panel-{use_case}", "title": PANEL_TITLES.get(use_case, use_case)}
+            "panel_id": f"panel-{use_case}", "title": spec.title}
     try:
         run = run_agent(session=session, use_case=use_case, subject=subject, transcript_id=transcript,
                         composer=configured_composer())

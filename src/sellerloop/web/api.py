@@ -16,10 +16,10 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import AccessDenied
+from sellerloop.autonomy.service import PROMOTERS
 from sellerloop.errors import BadInput
-from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.autonomy import PROMOTERS
-from sellerloop.policy.fields import served_user
 from sellerloop.records.models import User
 
 MAX_PAGE = 1_000_000  # far past any real book; a bigger number is a typo, not a request

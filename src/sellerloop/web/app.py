@@ -148,7 +148,8 @@ def create_app(*, engine: Engine, sign_in: bool = True, secret_key: str | None =
             return error_response(request, 400, "the address contains a NUL character (%00)")
         return await call_next(request)
 
-    # Added last, so outermost: every page, error pages included, has the session. Signed (not encrypted) cookie holding the user id and the CSRF token; Lax keeps it off cross-site posts.
+    # Added last, so outermost: every page, error pages included, has the session. A signed (not encrypted)
+    # cookie holding the session id and the CSRF token; Lax keeps it off cross-site posts.
     app.add_middleware(FramingHeaders)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="sellerloop_session", max_age=12 * 3600, same_site="lax",

@@ -8,7 +8,7 @@ done; the approval inboxes (mine, and my team's for managers).
 - `POST /executions/{id}/undo`: roll an execution back (executor.rollback), same answers.
 - `GET /inbox`, `GET /inbox/team`: pending approvals on my records, and on my team's.
 
-A decision is committed before the action is carried out (approvals/flows.carry_out), as on the CLI: a failed
+A decision is committed before the action is carried out (pipeline/placement.carry_out), as on the CLI: a failed
 execution never loses the decision. Who may decide is the approvals service's to say (record access, then the
 team's Cedar `approve` rule); these views only turn forms into calls and answers into HTML.
 """
@@ -21,25 +21,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import AccessDenied, visible_owner_ids
 from sellerloop.actions.catalogue import get_action
 from sellerloop.agents.models import AgentRun
-from sellerloop.approvals.drafts import decisions_for, describe, offer_for, seal, unseal
-from sellerloop.approvals.inbox import approve_pending, reject_pending, take_up_offer
+from sellerloop.approvals.drafts import describe, unseal
 from sellerloop.approvals.models import EDITABLE, Approval, Proposal, State
 from sellerloop.approvals.service import (
     get_approval,
     list_approvals,
-    owner_of,
     require_decider,
 )
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.evidence.sources import field_label
 from sellerloop.executor.models import Execution
 from sellerloop.executor.service import rollback
-from sellerloop.policy.access import AccessDenied, visible_owner_ids
-from sellerloop.policy.fields import served_user
+from sellerloop.pipeline.decisions import approve_pending, reject_pending, take_up_offer
+from sellerloop.pipeline.offers import offered
 from sellerloop.policy.levels import placement_for
-from sellerloop.records.models import Account, Opportunity
+from sellerloop.records.refs import RecordRef, get_record, owner_of
 from sellerloop.records.service import opportunity_view
 from sellerloop.web.deps import get_session, templates
 
@@ -54,17 +54,16 @@ def _is_htmx(request: Request) -> bool:
 
 
 def record_href(subject: str) -> str | None:
-    kind, _, record_id = subject.partition(":")
-    page = RECORD_PAGES.get(kind)
-    return f"/{page}/{url_quote(record_id, safe='')}" if page else None
+    ref = RecordRef.of(subject)
+    page = RECORD_PAGES.get(ref.kind)
+    return f"/{page}/{url_quote(ref.id, safe='')}" if page else None
 
 
 def record_name(*, session: Session, subject: str) -> str:
     """The name a person knows a record by ("Initech — GTX Pro"), else its id."""
-    kind, _, record_id = subject.partition(":")
-    model = {"opportunity": Opportunity, "account": Account}.get(kind)
-    record = session.get(model, record_id) if model else None
-    return record.name if record is not None else record_id
+    ref = RecordRef.of(subject)
+    record = get_record(session=session, ref=ref) if ref.kind in ("opportunity", "account") else None
+    return record.name if record is not None else ref.id
 
 
 def offer_view(*, proposal: Proposal, approval: Approval | None, dom_id: str, token: str | None = None,
@@ -96,21 +95,16 @@ def offer_view(*, proposal: Proposal, approval: Approval | None, dom_id: str, to
 
 def panel_offers(*, session: Session, run: AgentRun, subject: str | None, secret: str, back: str) -> list[dict | None]:
     """The decision block of each item of a panel (None for an item that offers no action): a fresh draft sealed
-    for the form, or what became of the same ask before (pending, approved, rejected, done), matched on the
-    record by approvals/drafts.decisions_for. `subject` is the record the actions act on."""
-    if subject is None:
-        return [None] * len(run.items)
-    offers = [offer_for(run=run, item=item, subject=subject) for item in run.items]
+    for the form, or what became of the same ask before (pending, approved, rejected, done), by the same rule as
+    the API (pipeline/offers.offered). `subject` is the record the actions act on."""
     views: list[dict | None] = []
-    for n, (offer, before) in enumerate(zip(offers, decisions_for(session=session, offers=offers)), 1):
-        if offer is None:
+    for n, found in enumerate(offered(session=session, run=run, record=subject, secret=secret), 1):
+        if found.offer is None:
             views.append(None)
             continue
-        if before is not None and before.state is State.expired:
-            before = None  # nobody answered it in time: ask afresh
-        token = seal(offer, secret=secret) if before is None else None
-        views.append(offer_view(proposal=offer if before is None else before.proposal, approval=before,
-                                dom_id=f"offer-{run.use_case}-{n}", token=token, back=back))
+        before = found.decision
+        views.append(offer_view(proposal=found.offer if before is None else before.proposal, approval=before,
+                                dom_id=f"offer-{run.use_case}-{n}", token=found.token, back=back))
     return views
 
 
@@ -174,7 +168,7 @@ async def decide(request: Request, session: Session = Depends(get_session)) -> R
             raise
         return templates.TemplateResponse(request, "_decision.html", {"o": {"dom_id": dom_id, "error": e.one_line()}},
                                           status_code=e.http_status)
-    try:  # decided, committed, then carried out: the same calls as the API's (approvals/inbox.py)
+    try:  # decided, committed, then carried out: the same calls as the API's (pipeline/decisions.py)
         user_id = _person(session)
         edits = _edits(proposal.action, form)
         if decision == "reject" and not (reason or "").strip():
@@ -249,7 +243,7 @@ def _inbox(request: Request, session: Session, *, team: bool) -> Response:
 
 
 def _owner(session: Session, approval: Approval) -> str | None:
-    return owner_of(session=session, subject=approval.proposal.subject)
+    return owner_of(session=session, ref=RecordRef.of(approval.proposal.subject))
 
 
 @router.get("/inbox", response_class=HTMLResponse)

@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import bind_viewer, is_masked
+from sellerloop.access.service import SEES_EVERYTHING, AccessDenied, get_user
 from sellerloop.auth.service import TOKEN_USED, note_token_use
 from sellerloop.errors import BadInput
-from sellerloop.policy.access import SEES_EVERYTHING, AccessDenied, get_user
-from sellerloop.policy.fields import bind_viewer, is_masked
 from sellerloop.store.db import session_scope
 from sellerloop.web.identity import csrf_token, request_user
 from sellerloop.web.marks import mark_quotes
@@ -74,8 +74,8 @@ templates.env.globals["insider"] = _insider
 templates.env.filters.update(money=money, musd=musd, number=number, day=day, when=when, mmss=mmss,
                              marked=mark_quotes)
 
-STATUS_TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
-                 422: "Bad request", 500: "Something went wrong"}
+STATUS_TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
+                 409: "Conflict", 422: "Bad request", 500: "Something went wrong"}
 
 
 VIEWER_PARAM = "as"
@@ -85,7 +85,7 @@ MAX_USER_ID = 64
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, serving the person the request is for (web/identity.py: an API token, the signed-in
     user). Every page, panel and API answer then holds only the records they may see, with the sensitive fields
-    they may not see masked (records.service, policy/fields.py). An error rolls back whatever the request did.
+    they may not see masked (records.service, access/fields.py). An error rolls back whatever the request did.
 
     On a server started without sign-in the request is the local operator's, as on the CLI without `--as`, and
     `?as=USER_ID` previews what that user would see. With sign-in, `?as=` may only name the person signed in."""

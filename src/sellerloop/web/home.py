@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import SEES_EVERYTHING, visible_owner_ids
 from sellerloop.approvals.models import ApprovalRow, State
 from sellerloop.evidence.deals import book_context
-from sellerloop.policy.access import SEES_EVERYTHING, visible_owner_ids
-from sellerloop.policy.fields import served_user
 from sellerloop.records.models import OPEN_STAGES, Activity, Opportunity, Task
 from sellerloop.web.deps import get_session, templates
 

@@ -26,6 +26,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from sellerloop.access.service import AccessDenied
 from sellerloop.auth.service import (
     EMBED_KINDS,
     EmbedGrant,
@@ -35,7 +36,6 @@ from sellerloop.auth.service import (
     user_for_token,
 )
 from sellerloop.errors import SellerloopError
-from sellerloop.policy.access import AccessDenied
 from sellerloop.records.models import User
 
 SESSION_ID = "session"  # the cookie names a server-side session (auth.models.WebSession), never the user

@@ -4,7 +4,7 @@
   both ways (point -> line, line -> point). The agent runs through agents.service.run_agent, as on the CLI.
 - `GET /audit`: the log, newest first, filtered (actor, action prefix, subject prefix, dates) and paged, with the
   chain's verification at the top. Admins and RevOps see every entry; anyone else the entries about records they
-  may see (policy.access, in SQL) and none about the policy; a sensitive field they may not see is "(hidden)".
+  may see (access.service, in SQL) and none about the policy; a sensitive field they may not see is "(hidden)".
 - `GET /policy`: the policy in force, read-only for everyone, with the evidence at each level and the shadow
   evidence of the level above; admins and RevOps also get the forms behind `POST /policy/promote`,
   `POST /policy/demote`, `POST /policy/shadow` and `POST /policy/kill-switch` (policy.autonomy does the change,
@@ -22,29 +22,27 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import String, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import SEES_EVERYTHING, AccessDenied, visible_owner_ids
 from sellerloop.actions.catalogue import CATALOGUE
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.approvals.stats import acceptance
-from sellerloop.audit.models import AuditEntry
-from sellerloop.audit.service import canonical_json, verify
+from sellerloop.audit.service import canonical_json, find_entries, masked_payload, verify
+from sellerloop.autonomy import service as autonomy
 from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput
-from sellerloop.policy import autonomy
-from sellerloop.policy.access import SEES_EVERYTHING, AccessDenied, account_filter, visible_owner_ids
-from sellerloop.policy.fields import field_hidden, served_user
 from sellerloop.policy.levels import KILL_SWITCH_LEVEL, level_for
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, load_policy, policy_file_in_force
-from sellerloop.records.models import Account, Contact, Opportunity, Transcript, User, Utterance
+from sellerloop.records.models import User, Utterance
+from sellerloop.records.refs import RecordRef
 from sellerloop.records.service import get_opportunity, get_transcript
 from sellerloop.web.deps import get_session, templates
 from sellerloop.web.marks import has_quote
@@ -133,9 +131,6 @@ def coaching_page(request: Request, transcript_id: str, session: Session = Depen
 # --- audit log -----------------------------------------------------------------------------------------------
 
 AUDIT_PER_PAGE = 50
-HIDDEN = "(hidden)"
-VALUE_KEYS = ("old", "new", "before", "after")
-MIN_SCRUBBED = 4  # a hidden value shorter than this is not searched for inside other text: "1" is everywhere
 RECORD_PAGES = {"opportunity": "/opportunities/", "account": "/accounts/", "transcript": "/transcripts/"}
 
 
@@ -148,82 +143,11 @@ def _date(name: str, text: str) -> dt.date | None:
         raise BadInput(f"{name}: expected a date like 2026-11-25 (got {text!r})") from None
 
 
-def _visible_subjects(owners: set[str]):
-    """The subjects (record URIs) of the records the owners' viewer may see, as one SQL union: the rule of
-    policy.access in set form (an account also through its deals, a contact through its account, a call through
-    its deal, else its account)."""
-    def uri(prefix: str, column):
-        return literal_column(f"'{prefix}:'", String).concat(column)
-
-    visible_deals = select(Opportunity.id).where(Opportunity.owner_id.in_(owners))
-    visible_accounts = select(Account.id).where(account_filter(owners))
-    return union_all(
-        select(uri("opportunity", Opportunity.id)).where(Opportunity.owner_id.in_(owners)),
-        select(uri("account", Account.id)).where(account_filter(owners)),
-        select(uri("contact", Contact.id)).where(Contact.account_id.in_(visible_accounts)),
-        select(uri("transcript", Transcript.id)).where(or_(
-            Transcript.opportunity_id.in_(visible_deals),
-            Transcript.opportunity_id.is_(None) & Transcript.account_id.in_(visible_accounts))),
-    )
-
-
-def _field_changes(value: Any) -> Iterator[tuple[dict, str, str | None]]:
-    """Every part of a payload that holds one field of one record: an update_field payload (object, record_id,
-    field, old, new) or an execution's diff (table, id, field, before, after)."""
-    if isinstance(value, dict):
-        if isinstance(value.get("field"), str):
-            for kind_key, id_key in (("object", "record_id"), ("table", "id")):
-                if isinstance(value.get(kind_key), str):
-                    yield value, value[kind_key], value.get(id_key)
-                    break
-        for inner in value.values():
-            yield from _field_changes(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _field_changes(inner)
-
-
-def masked_payload(session: Session, *, user: User | None, payload: Any) -> tuple[Any, bool]:
-    """The payload as `user` may read it, and whether anything was hidden. The old and new values of a sensitive
-    field they may not see (policy.fields.field_hidden, as the approvals inbox masks them) become "(hidden)", and
-    so does every other place those values occur: an agent's reason and its source quotes carry them too."""
-    if user is None:
-        return payload, False
-    hidden: set[int] = set()
-    secrets: set[str] = set()
-    for change, kind, record_id in _field_changes(payload):
-        if field_hidden(session, user=user, object_type=kind, record_id=record_id, name=change["field"]):
-            hidden.add(id(change))
-            secrets |= {str(change[k]) for k in VALUE_KEYS if change.get(k) not in (None, "")}
-    if not hidden:
-        return payload, False
-    return _scrub(payload, hidden, secrets), True
-
-
-def _scrub(value: Any, hidden: set[int], secrets: set[str]) -> Any:
-    if isinstance(value, dict):
-        masked = {k: _scrub(v, hidden, secrets) for k, v in value.items()}
-        if id(value) in hidden:
-            masked |= {k: HIDDEN for k in VALUE_KEYS if k in value}
-        return masked
-    if isinstance(value, list):
-        return [_scrub(v, hidden, secrets) for v in value]
-    if value is None or isinstance(value, bool):
-        return value
-    if str(value) in secrets:
-        return HIDDEN
-    if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            if len(secret) >= MIN_SCRUBBED:
-                value = value.replace(secret, HIDDEN)
-    return value
-
-
 def _subject_href(subject: str) -> str | None:
-    kind, _, record_id = subject.partition(":")
-    if kind in RECORD_PAGES and record_id:
-        return RECORD_PAGES[kind] + url_quote(record_id, safe="")
-    if kind == "contact" and record_id:
+    ref = RecordRef.of(subject)
+    if ref.kind in RECORD_PAGES and ref.id:
+        return RECORD_PAGES[ref.kind] + url_quote(ref.id, safe="")
+    if ref.kind == "contact" and ref.id:
         return "/sources?" + urlencode({"uri": subject})
     return None
 
@@ -241,26 +165,12 @@ def audit_page(request: Request,
     if start and end and end < start:
         raise BadInput(f"to: {end} is before from ({start})")
     user = served_user(session)
-    owners = visible_owner_ids(session=session, user=user)
-    conditions = []
-    if actor:
-        conditions.append(AuditEntry.actor == actor)
-    if action:
-        conditions.append(AuditEntry.action.startswith(action, autoescape=True))
-    if subject:
-        conditions.append(AuditEntry.subject.startswith(subject, autoescape=True))
-    if start:
-        conditions.append(AuditEntry.recorded_at >= dt.datetime.combine(start, dt.time()))
-    if end and end < dt.date.max:
-        conditions.append(AuditEntry.recorded_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-    if owners is not None:  # everyone else: entries about records they may see, and so none about the policy
-        conditions.append(AuditEntry.subject.in_(_visible_subjects(owners)))
-    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+    rows, total = find_entries(session=session, seen_by=user, actor=actor or None, action_prefix=action or None,
+                               subject_prefix=subject or None, start=start, end=end,
+                               offset=(page - 1) * AUDIT_PER_PAGE, limit=AUDIT_PER_PAGE)
     pages = max(1, math.ceil(total / AUDIT_PER_PAGE))
     if page > pages:
         raise BadInput(f"page: {page} is past the last page ({pages})")
-    rows = session.scalars(select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc())
-                           .offset((page - 1) * AUDIT_PER_PAGE).limit(AUDIT_PER_PAGE)).all()
     entries = []
     for row in rows:
         payload, masked = masked_payload(session, user=user, payload=row.payload)
@@ -277,7 +187,7 @@ def audit_page(request: Request,
     first = (page - 1) * AUDIT_PER_PAGE + 1 if total else 0
     return templates.TemplateResponse(request, "audit.html", {
         "filters": filters, "entries": entries, "check": verify(session=session),
-        "sees_all": owners is None, "user": user,
+        "sees_all": visible_owner_ids(session=session, user=user) is None, "user": user,
         "pager": {"page": page, "pages": pages, "total": total, "first": first,
                   "last": min(total, page * AUDIT_PER_PAGE),
                   "prev": page_url(page - 1) if page > 1 else None,

@@ -1,4 +1,4 @@
-"""`GET /tuning`: the playbook tuning report (scoring/tuning.py) for admins and RevOps, who own the playbook and
+"""`GET /tuning`: the playbook tuning report (autonomy/tuning.py) for admins and RevOps, who own the playbook and
 the autonomy levels. Sellers and managers get 403: the report covers everyone's records, and its suggestions are
 about the policy they cannot change. The local operator of a server without sign-in sees it too."""
 from __future__ import annotations
@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.autonomy import PROMOTERS
-from sellerloop.policy.fields import served_user
-from sellerloop.scoring.tuning import tuning_report
+from sellerloop.access.fields import served_user
+from sellerloop.access.service import AccessDenied
+from sellerloop.autonomy.service import PROMOTERS
+from sellerloop.autonomy.tuning import tuning_report
 from sellerloop.web.deps import get_session, templates
 
 router = APIRouter(default_response_class=HTMLResponse)

@@ -8,7 +8,7 @@ loaded object only* (`set_committed_value`: the store is untouched and the objec
 written back). Because this happens where rows become objects, everything built from them afterwards (pages,
 JSON, agent inputs, LLM prompts, the verifier's sources) is masked without each surface having to remember.
 
-Who sees a sensitive field (the shipped `policy/cedar/records.cedar`): the record's owner and their manager
+Who sees a sensitive field (the shipped `access/cedar/records.cedar`): the record's owner and their manager
 chain, admins and RevOps. So a seller who sees an account only through one of their deals there does not see its
 contacts' direct lines. An agent sees a field only when the person it runs for does; an agent running for
 nobody (the nightly `run-all` without `--as`) sees none, so what it stores can be shown to anyone who may see
@@ -26,13 +26,14 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from sellerloop.policy.permissions import decide_each, policy_files_key
+from sellerloop.access.permissions import decide_each, policy_files_key
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Account, Contact, FieldChange, Opportunity, User
 
 MODELS = {"Account": Account, "Contact": Contact, "Opportunity": Opportunity}
 # FieldChange.object_type -> the Cedar kind of the record it changed.
 HISTORY_KINDS = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity"}
+HIDDEN = "(hidden)"  # what a person reads in place of a value they may not see
 _VIEWER_KEY = "sellerloop.fields.viewer"
 _MASKED_ATTR = "_sellerloop_masked"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from sellerloop.access.service import AccessDenied
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.auth.service import add_user
-from sellerloop.policy.access import AccessDenied
 from sellerloop.records.models import OPEN_STAGES, Contact, Opportunity, OpportunityContact, User
 from sellerloop.store.db import create_store_engine, session_scope
 
@@ -55,8 +55,8 @@ def test_the_deal_agents_answer_on_a_deal_without_an_account_for_those_who_may_s
 
 
 def test_a_contact_without_an_account_is_cited_only_to_who_may_see_one_of_its_deals(accountless):
+    from sellerloop.access.fields import bind_viewer
     from sellerloop.evidence.sources import resolve_source
-    from sellerloop.policy.fields import bind_viewer
 
     engine, deal_id, people = accountless
     with session_scope(engine) as s:

@@ -18,11 +18,11 @@ from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import approve, expire_due, propose, reject
 from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import verify as audit_verify
+from sellerloop.autonomy.commands import autonomy_app
+from sellerloop.autonomy.service import PromotionRefused, evidence, evidence_for, promote
 from sellerloop.config import get_settings
 from sellerloop.errors import BadInput
 from sellerloop.executor.service import execute, rollback
-from sellerloop.policy.autonomy import PromotionRefused, evidence, evidence_for, promote
-from sellerloop.policy.autonomy_commands import autonomy_app
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, check_policy, load_policy
 from sellerloop.records.models import Account, Opportunity, User
 from sellerloop.store.db import session_scope

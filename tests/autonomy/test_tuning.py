@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from sellerloop.autonomy.tuning import MIN_EVIDENCE, judge, level_suggestions, tuning_report
 from sellerloop.config import get_settings
 from sellerloop.outcomes.report import Figures
 from sellerloop.policy.service import load_policy
-from sellerloop.scoring.tuning import MIN_EVIDENCE, judge, level_suggestions, tuning_report
 from sellerloop.store.db import session_scope
-from tests.policy import test_autonomy
-from tests.policy.test_autonomy import decide, policy_file
+from tests.autonomy import test_autonomy
+from tests.autonomy.test_autonomy import decide, policy_file
 
 book = test_autonomy.book  # the autonomy tests' fixture: a deal, its seller, a manager and a RevOps user
 

@@ -11,7 +11,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from sellerloop.policy.access import (
+from sellerloop.access.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES, decide
+from sellerloop.access.service import (
     AccessDenied,
     account_filter,
     opportunity_filter,
@@ -21,7 +22,6 @@ from sellerloop.policy.access import (
     visible_opportunity_ids,
     visible_owner_ids,
 )
-from sellerloop.policy.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES, decide
 from sellerloop.records.models import Account, Opportunity, Transcript, User
 from sellerloop.store.db import create_store_engine, session_scope
 

@@ -1,4 +1,4 @@
-"""Lowering a level and the kill switch (policy/autonomy.py demote, set_kill_switch), the two changes the policy page
+"""Lowering a level and the kill switch (autonomy/service.py demote, set_kill_switch), the two changes the policy page
 offers next to promotion: one step at a time, never below L1, only by admins and RevOps, never in the shipped
 default, the file rewritten in place with its comments, and each change audited as `policy.changed`."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import verify
+from sellerloop.autonomy.service import PolicyChangeRefused, demote, evidence_for, set_kill_switch
 from sellerloop.config import get_settings
-from sellerloop.policy.autonomy import PolicyChangeRefused, demote, evidence_for, set_kill_switch
 from sellerloop.policy.levels import level_for
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, load_policy
 from sellerloop.records.models import User

@@ -1,7 +1,7 @@
-"""What a person can act on in an agent's output, for the API: each recommendation or draft with its offer
-(the action it becomes when taken up: approvals/drafts.offer_for), sealed for the round trip, and what became
-of the same ask before (approvals/drafts.decisions_for), so a client shows "done" rather than offering it
-again.
+"""What a person can act on in an agent's output, for the panels and the API alike (`offered`): each item with its
+offer (the action it becomes when taken up: approvals/drafts.offer_for), sealed for the round trip while it can
+be taken up, and what became of the same ask before (approvals/drafts.decisions_for), so a person sees "done"
+rather than being offered it again. An ask nobody answered in time (expired) is asked afresh.
 
 The offer acts on a record: the run's subject, or for a call, the call's opportunity (else its account); a
 call tied to neither offers nothing to act on. Agents run through agents.service.run_agent, as everywhere, so
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import AgentRun, Item, Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.approvals.drafts import decisions_for, offer_for, seal
-from sellerloop.approvals.models import Approval, Proposal
+from sellerloop.approvals.models import Approval, Proposal, State
 from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput
 from sellerloop.records.models import Transcript
@@ -29,7 +29,7 @@ class Offered:
     item: Item
     offer: Proposal | None  # None: no action offered (a mutual action plan, an email with no recipient)
     token: str | None  # the offer, sealed: what a decision sends back
-    decision: Approval | None  # the newest approval asking the same on the record, whatever its state
+    decision: Approval | None  # the newest approval asking the same on the record, unless it expired
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,20 @@ def offer_record(*, session: Session, subject: Subject) -> str | None:
     return f"account:{call.account_id}" if call.account_id else None
 
 
-def _offered(session: Session, run: AgentRun, record: str | None, secret: str,
-             keep: Callable[[Item], bool]) -> list[Offered]:
+def offered(*, session: Session, run: AgentRun, record: str | None, secret: str,
+            keep: Callable[[Item], bool] = lambda item: True) -> list[Offered]:
+    """The kept items of `run`, each with its offer on `record` (None when it offers no action), the offer sealed
+    when it can be taken up (nobody has decided the same ask, or the ask expired unanswered), and the standing
+    decision on the same ask otherwise. The one rule for every surface."""
     items = [item for item in run.items if keep(item)]
     offers = [offer_for(run=run, item=item, subject=record) if record else None for item in items]
-    return [Offered(run.use_case, item, offer, seal(offer, secret=secret) if offer else None, before)
-            for item, offer, before in zip(items, offers, decisions_for(session=session, offers=offers))]
+    found = []
+    for item, offer, before in zip(items, offers, decisions_for(session=session, offers=offers)):
+        if before is not None and before.state is State.expired:
+            before = None  # nobody answered it in time: ask afresh
+        token = seal(offer, secret=secret) if offer is not None and before is None else None
+        found.append(Offered(run.use_case, item, offer, token, before))
+    return found
 
 
 def _run(session: Session, use_case: str, subject: Subject, transcript_id: str | None = None) -> AgentRun:
@@ -67,7 +75,8 @@ def recommendations(*, session: Session, subject: Subject, secret: str) -> Offer
     """The next-best actions on an opportunity or an account, each offered as the seller's task."""
     record = offer_record(session=session, subject=subject)
     run = _run(session, "next-action", subject)
-    return Offers(record, _offered(session, run, record, secret, lambda i: i.kind == "recommendation"), [])
+    return Offers(record, offered(session=session, run=run, record=record, secret=secret,
+                                  keep=lambda i: i.kind == "recommendation"), [])
 
 
 def drafts(*, session: Session, subject: Subject, transcript_id: str | None, secret: str) -> Offers:
@@ -79,11 +88,12 @@ def drafts(*, session: Session, subject: Subject, transcript_id: str | None, sec
     is_draft = lambda i: i.artifact is not None or i.kind == "field_change"  # noqa: E731
     try:
         follow_up = _run(session, "follow-up", subject, transcript_id)
-        found += _offered(session, follow_up, record, secret, is_draft)
+        found += offered(session=session, run=follow_up, record=record, secret=secret, keep=is_draft)
     except BadInput as e:
         if subject.type != "opportunity" or transcript_id is not None:
             raise  # a call was named, so a problem with it is the caller's to hear about
         skipped.append(f"follow-up: {e.one_line()}")  # the deal has no call and no meeting notes yet
     if subject.type == "opportunity":
-        found += _offered(session, _run(session, "hygiene", subject), record, secret, is_draft)
+        found += offered(session=session, run=_run(session, "hygiene", subject), record=record, secret=secret,
+                         keep=is_draft)
     return Offers(record, found, skipped)

@@ -5,11 +5,12 @@ Two halves, each resting on figures a RevOps admin can check elsewhere:
 - Recommendation types and playbook elements (outcomes/report.py rows, by recommended action and by element): a
   verdict per row, from its acceptance, ignored share and conversion against the whole book's. A row with fewer
   than MIN_EVIDENCE decided or linked recommendations gets "too little evidence" rather than a verdict.
-- Autonomy (policy/autonomy.py evidence at the current level, shadow/service.py evidence one level up): a
+- Autonomy (autonomy/service.py evidence at the current level, shadow/service.py evidence one level up): a
   suggestion to promote where the bar is met (the promotion itself stays the audited `autonomy promote`), to
   demote where, of at least the policy's `feedback.min_reviewed_to_demote` reviewed items, people rejected at
-  least DEMOTE_REJECTED_SHARE or the executor had to undo more than the bar allows, and a note where shadow evidence supports a promotion the
-  current level has not earned yet. Each suggestion carries the evidence behind it, in figures.
+  least DEMOTE_REJECTED_SHARE or the executor had to undo more than the bar allows, and a note where shadow
+  evidence supports a promotion the current level has not earned yet. Each suggestion carries the evidence
+  behind it, in figures.
 
 The report suggests; it never changes the policy. Changing a level is a person's decision, audited.
 """
@@ -20,8 +21,8 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from sellerloop.autonomy import service as autonomy
 from sellerloop.outcomes.report import Figures, outcomes_report
-from sellerloop.policy import autonomy
 from sellerloop.policy.models import LEVELS, Policy, rank
 from sellerloop.policy.service import policy_in_force
 from sellerloop.shadow.service import ShadowEvidence, shadow_evidence

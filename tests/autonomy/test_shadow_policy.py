@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import approve, propose
 from sellerloop.audit.models import AuditEntry
+from sellerloop.autonomy.service import PolicyChangeRefused, evidence_for, set_shadow
 from sellerloop.config import get_settings
-from sellerloop.policy.autonomy import PolicyChangeRefused, evidence_for, set_shadow
 from sellerloop.policy.models import DEFAULT_KEY
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, check_policy, load_policy
 from sellerloop.records.models import Account, Opportunity, User

@@ -40,7 +40,7 @@ def status_command(
     evidence supports a promotion; the bar is met at the current level."""
 
     def run() -> None:
-        from sellerloop.policy.autonomy import _check_names, evidence
+        from sellerloop.autonomy.service import _check_names, evidence
         from sellerloop.policy.service import policy_file_in_force, policy_in_force
         from sellerloop.store.db import session_scope
 
@@ -114,7 +114,7 @@ def promote_command(
     promotion bar; writes the policy file in force and the audit log. Exit 2 with the reason when refused."""
 
     def run() -> None:
-        from sellerloop.policy.autonomy import evidence_for, promote
+        from sellerloop.autonomy.service import evidence_for, promote
         from sellerloop.policy.service import load_policy, policy_file_in_force
         from sellerloop.store.db import session_scope
 
@@ -141,8 +141,8 @@ def shadow_command(
     level above would have done, never doing it. Writes the policy file in force and the audit log."""
 
     def run() -> None:
+        from sellerloop.autonomy.service import set_shadow
         from sellerloop.errors import BadInput
-        from sellerloop.policy.autonomy import set_shadow
         from sellerloop.policy.service import policy_file_in_force
         from sellerloop.store.db import session_scope
 

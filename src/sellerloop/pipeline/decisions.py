@@ -1,7 +1,7 @@
 """Approvals as a person works them through the API: the inbox with its filters, and a decision that is
 carried out.
 
-A decision is committed before the action is carried out (approvals/flows.carry_out), as on the CLI and the
+A decision is committed before the action is carried out (pipeline/placement.carry_out), as on the CLI and the
 pages: a failed execution never loses the decision. Who may see and decide is the approvals service's to say
 (record access, then the team's Cedar `approve` rule); this module adds only what an API caller can send that
 a form cannot: an edited payload with any field in it. An approver edits what the action says, never where it
@@ -17,20 +17,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk
-from sellerloop.actions.writable import check_writable
 from sellerloop.approvals.drafts import take_up
-from sellerloop.approvals.flows import carry_out
 from sellerloop.approvals.models import APPROVED, Approval, ApprovalRow, Proposal, State, edited_fields
 from sellerloop.approvals.service import (
     approve,
     get_approval,
     list_approvals,
-    owner_of,
     reject,
     require_decider,
 )
 from sellerloop.errors import BadInput
 from sellerloop.executor.models import Execution
+from sellerloop.pipeline.placement import carry_out
+from sellerloop.records.refs import RecordRef, owner_of
+from sellerloop.records.writable import check_writable
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def view_of(*, session: Session, approval: Approval) -> ApprovalView:
         risk = stored.proposal.risk
     except BadInput:  # a payload stored under an older catalogue: it has no risk under this one
         risk = None
-    return ApprovalView(approval, risk, owner_of(session=session, subject=approval.proposal.subject))
+    return ApprovalView(approval, risk, owner_of(session=session, ref=RecordRef.of(approval.proposal.subject)))
 
 
 def inbox(*, session: Session, user_id: str | None, state: State | None = None, use_case: str | None = None,

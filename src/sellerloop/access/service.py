@@ -2,7 +2,7 @@
 
 This is the record-scoping rule every surface applies before data leaves the store (pages, CLI `--as`, agent
 inputs, LLM prompts). One record (`require_*`) is decided by the Cedar policies in force (`permissions.decide`,
-`policy/cedar/records.cedar`, overridable). Lists and whole-book runs push the same rule into SQL as a set of owner
+`access/cedar/records.cedar`, overridable). Lists and whole-book runs push the same rule into SQL as a set of owner
 ids (`visible_owner_ids`, `*_filter`) so they stay cheap; a test checks the two agree on every (user, record)
 pair of a real book.
 """
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from sellerloop.access.permissions import Decision, decide, decide_any, decide_each
 from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.policy.permissions import Decision, decide, decide_any, decide_each
 from sellerloop.records.models import Account, Contact, Opportunity, OpportunityContact, Transcript, User
 
 SEES_EVERYTHING = {"admin", "revops"}

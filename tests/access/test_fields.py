@@ -1,4 +1,4 @@
-"""Sensitive fields (policy/fields.py): the policy names them, Cedar says who sees them, loading masks them.
+"""Sensitive fields (access/fields.py): the policy names them, Cedar says who sees them, loading masks them.
 
 The whole roles × records × fields × surfaces walk is tests/security/test_field_matrix.py; these are the rules one
 at a time: the shipped default, a field a policy may not list, a team's Cedar override that keeps a field from
@@ -10,13 +10,13 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
+from sellerloop.access.fields import bind_viewer, is_masked
+from sellerloop.access.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES
+from sellerloop.access.service import AccessDenied
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import approve, get_approval, list_approvals, propose
-from sellerloop.policy.access import AccessDenied
-from sellerloop.policy.fields import bind_viewer, is_masked
-from sellerloop.policy.permissions import CEDAR_POLICIES_ENV, SHIPPED_POLICIES
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, check_policy, policy_in_force
 from sellerloop.records.models import Account, Contact, Opportunity, User
 from sellerloop.store.db import create_store_engine, session_scope

@@ -12,18 +12,19 @@ from sqlalchemy import func, select
 
 from sellerloop.agents.models import AgentRun, Item, Subject
 from sellerloop.approvals.drafts import proposals_from_run
-from sellerloop.approvals.flows import place, place_run, policy_rule
 from sellerloop.approvals.models import Approval, ApprovalRow, InvalidTransition, PolicyRule, Proposal, State
 from sellerloop.approvals.service import approve, approve_by_policy, get_approval, propose
 from sellerloop.audit.models import AuditEntry
 from sellerloop.audit.service import verify as audit_verify
+from sellerloop.evidence.models import SourceRef
 from sellerloop.executor.models import Execution
 from sellerloop.executor.service import execute, rollback
+from sellerloop.pipeline.placement import place, place_run, policy_rule
 from sellerloop.policy.models import Policy
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, POLICY_ENV, check_policy, load_policy
 from sellerloop.records.models import Opportunity, Task
 from sellerloop.store.db import session_scope
-from sellerloop.verifier.models import SourceRef
+from tests.support.books import maven_copy_engine as engine  # noqa: F401  (the fixture, by the name used here)
 
 T0 = dt.datetime(2026, 11, 24, 9, 0)
 SHIPPED = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
@@ -193,7 +194,7 @@ def test_with_the_kill_switch_on_nothing_is_stored_or_executed(engine, deal, tmp
 def test_a_cap_holding_one_proposal_back_does_not_stop_the_others(engine, deal, tmp_path):
     deal_id, _ = deal
     policy = checked_policy(tmp_path, follow_up={"default": "L3", "create_task": "L4"})
-    policy = policy.model_copy(update={"caps": policy.caps.model_copy(update={"max_open_per_record": 1})})
+    policy = policy.model_copy(update={"caps": policy.caps.model_copy(update={"max_open_approvals_per_record": 1})})
     with session_scope(engine) as s:
         other = s.scalars(select(Opportunity.id).where(Opportunity.id != deal_id, Opportunity.stage == "Engaging")
                           .order_by(Opportunity.id)).first()

@@ -1,6 +1,6 @@
 """Record-access decisions through Cedar: may this person (or the agent running for them) view or approve a record?
 
-The rules live in `policy/cedar/records.cedar`, shipped with the package; a team replaces them by pointing
+The rules live in `access/cedar/records.cedar`, shipped with the package; a team replaces them by pointing
 `SELLERLOOP_CEDAR_POLICIES` at its own file(s) or folder(s) of `*.cedar` files (separated by `os.pathsep`). The
 variable is read here, on each decision, not through `sellerloop.config.Settings`, so a changed file or variable is
 picked up without a restart (parsed policies are cached by path and modification time).
@@ -12,7 +12,7 @@ on commit and on rollback). Decisions fail closed: a policy file that cannot be 
 error, is a denial whose reason is the error on one line.
 
 `visible_owner_ids` / the SQL filters in `access.py` are the set form of the shipped rule for lists and whole-book
-runs; `tests/policy/test_permissions.py` checks that the two agree on every (user, record) pair of a real book.
+runs; `tests/access/test_permissions.py` checks that the two agree on every (user, record) pair of a real book.
 """
 from __future__ import annotations
 
@@ -171,9 +171,10 @@ def _user_entities(session: Session, start: list[str], principal: User | None) -
 def decide(*, principal: User | None, action: str, resource_kind: str, owner_id: str | None,
            session: Session, agent: str | None = None, context: dict | None = None) -> Decision:
     """May `principal` (or, with `agent`, the agent with that use-case name running for `principal`) perform
-    `action` ("view", "approve", "view_sensitive" with the field in `context`) on a record of `resource_kind` ("Account", "Opportunity", "Transcript") owned by
-    `owner_id`? No principal and no agent is the local operator (CLI without `--as`), who sees everything, as
-    `visible_owner_ids` says; an agent with no principal acts for nobody and is refused by the shipped policies."""
+    `action` ("view", "approve", "view_sensitive" with the field in `context`) on a record of `resource_kind`
+    ("Account", "Opportunity", "Transcript") owned by `owner_id`? No principal and no agent is the local operator
+    (CLI without `--as`), who sees everything, as `visible_owner_ids` says; an agent with no principal acts for
+    nobody and is refused by the shipped policies."""
     return decide_any(principal=principal, action=action, resource_kind=resource_kind, owner_ids=[owner_id],
                       session=session, agent=agent, context=context)
 
