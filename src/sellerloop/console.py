@@ -2,6 +2,11 @@
 
 The top-level app (`cli.py`) and the command groups of the domain packages (`*/commands.py`) import from here, never
 from each other: `cli.py` registers the groups, so a group importing `cli` would close a circle.
+
+A command imports the stations it runs inside its function, not at the top of its module: `sellerloop --help` and a
+quick command then start in about 1 s instead of the 3 s that importing every station takes (measured on the
+2-core machine of docs/BENCHMARKS.md). Elsewhere only the LLM composer is imported where it is used
+(`composers/service.py`: pydantic-ai loads slowly).
 """
 from __future__ import annotations
 

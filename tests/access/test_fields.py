@@ -19,7 +19,7 @@ from sellerloop.approvals.models import Proposal
 from sellerloop.approvals.service import approve, get_approval, list_approvals, propose
 from sellerloop.policy.service import DEFAULT_POLICY_FILE, check_policy, policy_in_force
 from sellerloop.records.models import Account, Contact, Opportunity, User
-from sellerloop.store.db import create_store_engine, session_scope
+from sellerloop.store.db import session_scope
 
 PHONE = "+1 (555) 010-4242"
 
@@ -31,9 +31,9 @@ def _shipped_policies_in_force(monkeypatch):
 
 
 @pytest.fixture
-def engine(maven_copy):
+def engine(maven_copy_engine):
     """The Maven book, an admin, and a contact with a direct line at an account a seller sees only through a deal."""
-    engine = create_store_engine(maven_copy.url)
+    engine = maven_copy_engine
     with session_scope(engine) as s:
         s.add(User(id="t-admin", name="Ada Admin", role="admin"))
         deal = s.scalars(select(Opportunity).join(Account, Account.id == Opportunity.account_id)
@@ -43,8 +43,7 @@ def engine(maven_copy):
         assert s.get(User, account_owner).manager_id != deal.owner_id and account_owner != manager
         s.add(Contact(id="t-cfo", account_id=deal.account_id, name="Casey Chief", title="CFO", phone=PHONE))
     engine.info = {"seller": deal.owner_id, "account": deal.account_id, "account_owner": account_owner}
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def test_the_shipped_policy_marks_contact_phones_sensitive():

@@ -50,7 +50,7 @@ def test_nobody_signed_in_is_sent_to_sign_in_and_the_api_answers_401(site):
     with httpx.Client(base_url=site.base_url) as client:
         page = client.get("/accounts?q=a")
         assert page.status_code == 303 and page.headers["location"] == "/signin?next=%2Faccounts%3Fq%3Da"
-        api = client.get(f"/api/agents/prep?opportunity={site.ids['own']}")
+        api = client.get("/api/recommendations", params={"opportunity": site.ids["own"]})
         assert api.status_code == 401 and api.json() == {"detail": "sign in first"}
         assert client.get("/healthz").status_code == 200
 
@@ -91,11 +91,12 @@ def test_a_post_without_the_csrf_token_is_refused_and_with_it_goes_through(site)
 def test_an_api_token_acts_with_its_owners_rights_until_revoked(site, cli, maven_copy):
     headers = {"Authorization": f"Bearer {site.ids['token']}"}
     with httpx.Client(base_url=site.base_url, headers=headers) as client:
-        assert client.get(f"/api/agents/prep?opportunity={site.ids['own']}").status_code == 200
-        assert client.get(f"/api/agents/prep?opportunity={site.ids['foreign']}").status_code == 403
+        prep = lambda deal: client.post("/api/runs", json={"use_case": "prep", "opportunity": deal})  # noqa: E731
+        assert prep(site.ids["own"]).status_code == 200
+        assert prep(site.ids["foreign"]).status_code == 403
         token_id = site.ids["token"].split("_")[1]
         assert cli(maven_copy, "users", "revoke", token_id).exit_code == 0
-        refused = client.get(f"/api/agents/prep?opportunity={site.ids['own']}")
+        refused = client.post("/api/runs", json={"use_case": "prep", "opportunity": site.ids["own"]})
         assert refused.status_code == 401 and "not valid" in refused.json()["detail"]
 
 

@@ -81,10 +81,12 @@ def test_a_token_for_one_record_is_refused_on_another(card_book):
     other = ids["huge_deal"]  # the seller's own deal too: the token, not the person, is what limits it
     page = httpx.get(card_book.url(f"/embed/opportunities/{other}?token={token}"), timeout=30)
     assert page.status_code == 403 and f"for opportunity:{ids['deal']} only" in page.text
-    for path in (f"/opportunities/{other}/panels/next-action", f"/api/agents/next-action?opportunity={ids['deal']}",
-                 f"/opportunities/{ids['deal']}", "/accounts"):
+    for path in (f"/opportunities/{other}/panels/next-action", f"/opportunities/{ids['deal']}", "/accounts"):
         refused = httpx.get(card_book.url(path), headers=HX | {"X-Embed-Token": token}, timeout=30)
         assert refused.status_code == 403, path
+    run = httpx.post(card_book.url("/api/runs"), json={"use_case": "next-action", "opportunity": ids["deal"]},
+                     headers={"X-Embed-Token": token}, timeout=30)
+    assert run.status_code == 403
     # Nor can it mint itself a longer-lived link.
     relay = httpx.post(card_book.url("/api/embed-links"), json={"opportunity": ids["deal"], "minutes": 60},
                        headers={"X-Embed-Token": token}, timeout=30)

@@ -42,6 +42,7 @@ from sellerloop.runs.service import run_all
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.web.app import create_app
 from sellerloop.web.deps import money, musd, number
+from tests.support.signin import with_csrf
 
 ACCOUNT_FIELDS = [f.partition(".")[2] for f in MASKABLE if f.startswith("Account.")]
 CONTACT_FIELDS = [f.partition(".")[2] for f in MASKABLE if f.startswith("Contact.")]
@@ -198,13 +199,18 @@ def collect(book: Book, cli, viewer: str) -> dict[str, list[str]]:
         web = TestClient(create_app(engine=book.engine, secret_key="test"),
                          headers={"Authorization": f"Bearer {token}"})
     else:  # the agents running for nobody: a server without sign-in, asked by nobody
-        web = TestClient(create_app(engine=book.engine, sign_in=False, secret_key="test"))
+        web = with_csrf(TestClient(create_app(engine=book.engine, sign_in=False, secret_key="test")))
 
     def get(surface: str, url: str, **params) -> None:
-        response = web.get(url, params=params)
+        keep(surface, url, web.get(url, params=params))
+
+    def run(surface: str, use_case: str, **record) -> None:
+        keep(surface, use_case, web.post("/api/runs", json={"use_case": use_case, **record}))
+
+    def keep(surface: str, asked: str, response) -> None:
         # 403: a record this person may not see; 400: follow-up on a deal with no call or notes (Maven has none).
         assert response.status_code in (200, 403) or "nothing to follow up on" in response.text or \
-            "no call transcript" in response.text, (url, response.status_code, response.text[:300])
+            "no call transcript" in response.text, (asked, response.status_code, response.text[:300])
         surfaces.setdefault(surface, []).append(response.text)
 
     if user is not None:  # pages and the CLI are for people; the agent for nobody has the API and the batch
@@ -239,11 +245,11 @@ def collect(book: Book, cli, viewer: str) -> dict[str, list[str]]:
             cli_result = cli(book.handle, "records", "list", kind, "--json", "--as", user.id)
             surfaces.setdefault("cli: records list", []).append(cli_result.stdout)
     for account_id in book.accounts:
-        get("api: research", "/api/agents/research", account=account_id)
-        get("api: next-action", "/api/agents/next-action", account=account_id)
+        run("api: research", "research", account=account_id)
+        run("api: next-action", "next-action", account=account_id)
     for opportunity_id in book.opportunities:
         for use_case in ("prep", "next-action", "hygiene", "follow-up"):
-            get(f"api: {use_case}", f"/api/agents/{use_case}", opportunity=opportunity_id)
+            run(f"api: {use_case}", use_case, opportunity=opportunity_id)
 
     # What the agents were given, and what an LLM was sent: every agent on every record it runs on.
     recorder = PromptRecorder()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import httpx
 
 CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_HEADER = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 
 
 def csrf_of(html: str) -> str:
@@ -41,3 +42,11 @@ def sign_in_browser(page, *, signin_url: str, login: str, password: str) -> None
     page.get_by_label("User id or email").fill(login)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def with_csrf(client, page: str = "/accounts"):
+    """`client` (httpx or Starlette's TestClient) sending its session's CSRF token on every request, as htmx does
+    from the page's <body hx-headers>: what a browser's script needs to POST JSON with the session cookie."""
+    client.headers["X-CSRF-Token"] = CSRF_HEADER.search(client.get(page).text).group(1)
+    return client
+

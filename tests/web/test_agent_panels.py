@@ -27,6 +27,7 @@ from sellerloop.store.db import session_scope
 from sellerloop.web import agent_views
 from sellerloop.web.agent_views import panel_context
 from sellerloop.web.deps import templates
+from tests.support.signin import with_csrf
 from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL
 
 HX = {"HX-Request": "true"}
@@ -41,7 +42,7 @@ def esc(text: str) -> str:
 @pytest.fixture
 def demo_http(demo_server):
     with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
-        yield client
+        yield with_csrf(client)
 
 
 @pytest.fixture
@@ -314,7 +315,7 @@ def test_an_eml_for_a_call_of_another_deal_is_refused(demo_http, demo_server, de
 @pytest.mark.parametrize("use_case, with_deal", [("coaching", False), ("follow-up", False), ("follow-up", True)])
 def test_the_agent_api_runs_on_a_transcript(demo_http, demo_server, demo_call, use_case, with_deal):
     params = {"transcript": demo_call} | ({"opportunity": DEMO_DEAL} if with_deal else {})
-    response = demo_http.get(f"/api/agents/{use_case}", params=params)
+    response = demo_http.post("/api/runs", json={"use_case": use_case, **params})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["use_case"] == use_case and body["items"]
@@ -324,23 +325,24 @@ def test_the_agent_api_runs_on_a_transcript(demo_http, demo_server, demo_call, u
     assert [i["text"] for i in body["items"]] == [i.text for i in run.items]
 
 
-@pytest.mark.parametrize("path, params, status, words", [
-    ("/api/agents/coaching", {}, 400, "exactly one of account=ID, opportunity=ID or transcript=ID"),
-    ("/api/agents/coaching", {"opportunity": DEMO_DEAL}, 400, "coaching runs on a transcript, not on an opportunity"),
-    ("/api/agents/coaching", {"transcript": "{call}", "account": DEMO_ACCOUNT}, 400, "exactly one"),
-    ("/api/agents/coaching", {"transcript": "{call}", "opportunity": DEMO_DEAL}, 400, "exactly one"),
-    ("/api/agents/next-action", {"opportunity": DEMO_DEAL, "transcript": "{call}"}, 400, "exactly one"),
-    ("/api/agents/prep", {"transcript": "{call}"}, 400, "prep runs on an opportunity, not on a transcript"),
-    ("/api/agents/hygiene", {"account": DEMO_ACCOUNT}, 400, "hygiene runs on an opportunity, not on an account"),
-    ("/api/agents/follow-up", {"account": DEMO_ACCOUNT}, 400, "follow-up runs on an opportunity or a transcript"),
-    ("/api/agents/coaching", {"transcript": ""}, 400, "transcript: an id is required"),
-    ("/api/agents/coaching", {"transcript": "NOPE"}, 404, "no transcript with id 'NOPE'"),
-    ("/api/agents/coaching", {"transcript": "x" * 65}, 400, "transcript"),
-    ("/api/agents/forecast", {"opportunity": DEMO_DEAL}, 404, "no agent 'forecast'"),
+@pytest.mark.parametrize("use_case, params, status, words", [
+    ("coaching", {}, 400, "exactly one of account=ID, opportunity=ID or transcript=ID"),
+    ("coaching", {"opportunity": DEMO_DEAL}, 400, "coaching runs on a transcript, not on an opportunity"),
+    ("coaching", {"transcript": "{call}", "account": DEMO_ACCOUNT}, 400, "exactly one"),
+    ("coaching", {"transcript": "{call}", "opportunity": DEMO_DEAL}, 400, "exactly one"),
+    ("next-action", {"opportunity": DEMO_DEAL, "transcript": "{call}"}, 400, "exactly one"),
+    ("prep", {"transcript": "{call}"}, 400, "prep runs on an opportunity, not on a transcript"),
+    ("hygiene", {"account": DEMO_ACCOUNT}, 400, "hygiene runs on an opportunity, not on an account"),
+    ("follow-up", {"account": DEMO_ACCOUNT}, 400, "follow-up runs on an opportunity or a transcript"),
+    ("coaching", {"transcript": ""}, 400, "transcript: String should have at least 1 character"),
+    ("coaching", {"transcript": "NOPE"}, 404, "no transcript with id 'NOPE'"),
+    ("coaching", {"transcript": "x" * 65}, 400, "transcript"),
+    ("forecast", {"opportunity": DEMO_DEAL}, 400, "use_case: Input should be 'research'"),
 ])
-def test_the_agent_api_answers_a_wrong_combination_with_a_one_line_reason(demo_http, demo_call, path, params,
+def test_the_agent_api_answers_a_wrong_combination_with_a_one_line_reason(demo_http, demo_call, use_case, params,
                                                                           status, words):
-    response = demo_http.get(path, params={k: v.format(call=demo_call) for k, v in params.items()})
+    body = {"use_case": use_case} | {k: v.format(call=demo_call) for k, v in params.items()}
+    response = demo_http.post("/api/runs", json=body)
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")
     detail = response.json()["detail"]
@@ -351,7 +353,8 @@ def test_the_agent_api_refuses_a_call_of_another_deal(demo_http, demo_server, de
     with session_scope(demo_server.engine) as session:
         other = session.scalar(select(Opportunity.id).where(Opportunity.id != DEMO_DEAL).order_by(Opportunity.id)
                                .limit(1))
-    response = demo_http.get("/api/agents/follow-up", params={"opportunity": other, "transcript": demo_call})
+    response = demo_http.post("/api/runs", json={"use_case": "follow-up", "opportunity": other,
+                                                  "transcript": demo_call})
     assert response.status_code == 400 and "is not a call of opportunity" in response.json()["detail"]
 
 

@@ -21,6 +21,7 @@ from sellerloop.records.models import Activity, Opportunity, Signal, Transcript,
 from sellerloop.store.db import create_store_engine, session_scope
 from sellerloop.web.deps import templates
 from sellerloop.web.marks import _candidates, mark_quotes
+from tests.support.signin import with_csrf
 from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL, serve
 
 PANELS = {"prep": f"/opportunities/{DEMO_DEAL}/panels/prep", "research": f"/accounts/{DEMO_ACCOUNT}/panels/research"}
@@ -37,7 +38,7 @@ SOURCE_LINK = re.compile(r'<a class="source-link" href="([^"]+)"[^>]*>\[(\d+)\]<
 @pytest.fixture
 def demo_http(demo_server):
     with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
-        yield client
+        yield with_csrf(client)
 
 
 @pytest.fixture
@@ -161,7 +162,7 @@ def test_the_verifier_count_shows_when_items_were_dropped():
 @pytest.mark.parametrize("use_case, params", [("prep", {"opportunity": DEMO_DEAL}),
                                               ("research", {"account": DEMO_ACCOUNT})])
 def test_the_agent_api_returns_the_run_in_the_stable_shape(demo_http, demo_server, use_case, params):
-    response = demo_http.get(f"/api/agents/{use_case}", params=params)
+    response = demo_http.post("/api/runs", json={"use_case": use_case, **params})
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
     body = response.json()
     (subject_type, subject_id), = params.items()
@@ -177,20 +178,20 @@ def test_the_agent_api_returns_the_run_in_the_stable_shape(demo_http, demo_serve
     assert [i["text"] for i in body["items"]] == [i.text for i in run.items]
 
 
-@pytest.mark.parametrize("path, params, status, words", [
-    ("/api/agents/prep", {}, 400, "exactly one of account=ID, opportunity=ID or transcript=ID"),
-    ("/api/agents/prep", {"opportunity": DEMO_DEAL, "account": DEMO_ACCOUNT}, 400, "exactly one"),
-    ("/api/agents/prep", {"account": DEMO_ACCOUNT}, 400, "prep runs on an opportunity"),
-    ("/api/agents/research", {"opportunity": DEMO_DEAL}, 400, "research runs on an account"),
-    ("/api/agents/research", {"account": ""}, 400, "an id is required"),
-    ("/api/agents/research", {"account": "no-such-account"}, 404, "no account with id 'no-such-account'"),
-    ("/api/agents/prep", {"opportunity": "NOPE"}, 404, "no opportunity"),
-    ("/api/agents/forecast", {"opportunity": DEMO_DEAL}, 404, "no agent 'forecast'"),
-    ("/api/agents/research", {"account": DEMO_ACCOUNT, "as": "nobody"}, 400, "no user with id 'nobody'"),
-    ("/api/agents/research", {"account": "x" * 65}, 400, "account"),
+@pytest.mark.parametrize("use_case, body, query, status, words", [
+    ("prep", {}, {}, 400, "exactly one of account=ID, opportunity=ID or transcript=ID"),
+    ("prep", {"opportunity": DEMO_DEAL, "account": DEMO_ACCOUNT}, {}, 400, "exactly one"),
+    ("prep", {"account": DEMO_ACCOUNT}, {}, 400, "prep runs on an opportunity"),
+    ("research", {"opportunity": DEMO_DEAL}, {}, 400, "research runs on an account"),
+    ("research", {"account": ""}, {}, 400, "account: String should have at least 1 character"),
+    ("research", {"account": "no-such-account"}, {}, 404, "no account with id 'no-such-account'"),
+    ("prep", {"opportunity": "NOPE"}, {}, 404, "no opportunity"),
+    ("forecast", {"opportunity": DEMO_DEAL}, {}, 400, "use_case: Input should be 'research'"),
+    ("research", {"account": DEMO_ACCOUNT}, {"as": "nobody"}, 400, "no user with id 'nobody'"),
+    ("research", {"account": "x" * 65}, {}, 400, "account"),
 ])
-def test_the_agent_api_answers_bad_input_with_a_json_reason(demo_http, path, params, status, words):
-    response = demo_http.get(path, params=params)
+def test_the_agent_api_answers_bad_input_with_a_json_reason(demo_http, use_case, body, query, status, words):
+    response = demo_http.post("/api/runs", json={"use_case": use_case, **body}, params=query)
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")
     assert words in response.json()["detail"]

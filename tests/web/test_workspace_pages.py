@@ -284,7 +284,7 @@ def test_sellers_and_managers_read_the_policy_but_get_no_forms(site, who):
         html = client.get("/policy").text
     assert DEFAULT_POLICY_FILE.name in html and str(DEFAULT_POLICY_FILE) not in html and 'id="kill-state">off<' in html
     assert 'id="level-follow-up-default"' in html and "Contact.phone" in html
-    assert "Open recommendations per record" in html
+    assert "Approvals waiting per record" in html and "Next-best actions shown per record" in html
     # The policy keys behind a refusal are one click away, not in a seller's face.
     assert re.search(r'<details class="reasons"><summary>Why</summary><ul><li>[^<]*fewer than '
                      r'promotion.min_reviewed \(50\)', html)

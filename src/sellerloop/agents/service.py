@@ -25,7 +25,7 @@ from sellerloop.agents import coaching, follow_up, hygiene, next_action, prep, r
 from sellerloop.agents.models import CITED_KINDS, AgentRun, Item, Subject, UseCase
 from sellerloop.composers.base import Brief, Composer
 from sellerloop.composers.deterministic import DeterministicComposer
-from sellerloop.errors import BadInput
+from sellerloop.errors import BadInput, NotFound
 from sellerloop.evidence.deals import DealEvidence, book_context
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import get_playbook
@@ -92,6 +92,30 @@ AGENTS: dict[str, AgentSpec] = {spec.use_case: spec for spec in (
               empty="Nothing to tidy: no field update with evidence behind it, and no required field left empty.",
               pages=("opportunity",), page_rank=5, walks="opportunity", reads_calls=True),
 )}
+
+
+def subject_for(*, use_case: str, given: dict[str, str]) -> tuple[Subject, str | None]:
+    """The record an agent runs on, from the records a caller named (`{"opportunity": ID}`), and the call where
+    an agent that runs on an opportunity also reads one (follow-up: an opportunity and one of its calls).
+    BadInput naming what `use_case` runs on when the names do not fit it."""
+    spec = AGENTS.get(use_case)
+    if spec is None:
+        raise NotFound(f"no agent {use_case!r}; choose one of {', '.join(AGENTS)}")
+    pair = "opportunity" in spec.subject_types and "transcript" in spec.reads
+    usage = "opportunity=ID, transcript=ID or both" if pair else " or ".join(f"{k}=ID" for k in spec.subject_types)
+    if pair and set(given) == {"opportunity", "transcript"}:
+        return Subject(type="opportunity", id=given["opportunity"]), given["transcript"]
+    if len(given) != 1:
+        raise BadInput(f"give exactly one of account=ID, opportunity=ID or transcript=ID ({use_case} runs on "
+                       f"{runs_on(spec)}: {usage})")
+    (kind, record_id), = given.items()
+    if kind not in spec.subject_types:
+        raise BadInput(f"{use_case} runs on {runs_on(spec)}, not on {_a(kind)} (use {usage})")
+    return Subject(type=kind, id=record_id), None
+
+
+def runs_on(spec: AgentSpec) -> str:
+    return " or ".join(_a(kind) for kind in spec.subject_types)
 
 
 def page_panels(kind: str) -> list[AgentSpec]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.schemas import OffersOut, RunRequest
-from sellerloop.agents.service import AGENTS, run_agent
+from sellerloop.agents.service import run_agent, subject_for
 from sellerloop.approvals.drafts import unseal
 from sellerloop.approvals.schemas import DecisionResult, OfferDecisionRequest
 from sellerloop.composers.service import configured_composer
@@ -64,11 +64,10 @@ def _one_subject(given: dict[str, str | None], *, pair: bool = False) -> tuple[S
 @router.post("/runs", response_model=AgentRun, summary="Run an agent on a record")
 def run(body: RunRequest, session: Session = Depends(get_session)) -> AgentRun:
     """The agent's output, every item verified against its sources, at the autonomy level the policy sets: the
-    same JSON as `sellerloop run USE_CASE --json`. Nothing is stored."""
-    spec = AGENTS[body.use_case]
-    subject, call = _one_subject({"account": body.account, "opportunity": body.opportunity,
-                                  "transcript": body.transcript},
-                                 pair="opportunity" in spec.subject_types and "transcript" in spec.reads)
+    same JSON as `sellerloop run USE_CASE --json`. Nothing is stored. The one JSON endpoint that runs an agent."""
+    given = {kind: value for kind, value in (("account", body.account), ("opportunity", body.opportunity),
+                                             ("transcript", body.transcript)) if value is not None}
+    subject, call = subject_for(use_case=body.use_case, given=given)
     _check(session, subject)
     if call is not None:
         _check(session, Subject(type="transcript", id=call))

@@ -22,7 +22,9 @@ from sellerloop.access.service import (
 )
 from sellerloop.errors import BadInput, NotFound
 from sellerloop.records.models import (
+    OPEN_STAGES,
     RECORD_TYPES,
+    STAGES,
     Account,
     Activity,
     Contact,
@@ -225,8 +227,6 @@ def opportunity_view(*, session: Session, opportunity_id: str) -> OpportunityVie
 def search_opportunities(*, session: Session, stage: str = "", owner_id: str = "", page: int = 1,
                          per_page: int = 25, query: str = "") -> Page:
     """Opportunities by stage, owner and words in their name, open ones first, newest close date first."""
-    from sellerloop.records.models import STAGES
-
     stmt = select(Opportunity).where(opportunity_filter(visible_owners(session)))
     if query.strip():
         stmt = stmt.where(func.lower(Opportunity.name).like(f"%{query.strip().lower()}%"))
@@ -254,8 +254,6 @@ def list_owners(*, session: Session) -> list[User]:
 
 def open_opportunity_counts(*, session: Session, account_ids: list[str]) -> dict[str, int]:
     """{account_id: number of open opportunities} for the given accounts (absent when none)."""
-    from sellerloop.records.models import OPEN_STAGES
-
     if not account_ids:
         return {}
     rows = session.execute(select(Opportunity.account_id, func.count())

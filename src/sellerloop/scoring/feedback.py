@@ -32,6 +32,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sellerloop.outcomes.linking import POSITIVE, decisions_version, linked_outcomes
 from sellerloop.policy.service import session_policy
 from sellerloop.records.models import Account, Opportunity
 from sellerloop.records.refs import RecordRef
@@ -158,8 +159,6 @@ def action_feedback(*, session: Session, until: dt.datetime | None = None) -> Ac
     cached = session.info.get("action_feedback")
     if cached is not None:
         return cached
-    from sellerloop.outcomes.linking import POSITIVE, decisions_version, linked_outcomes  # the station after
-
     min_decisions = session_policy(session).feedback.min_decisions_to_rank
     key = (session.get_bind().url.render_as_string(hide_password=False), until, min_decisions)
     version = decisions_version(session=session)

@@ -1,4 +1,5 @@
-"""Agent panels on the record pages, the agent JSON API, the follow-up email download, and source links.
+"""Agent panels on the record pages, the follow-up email download, and source links. (The JSON that runs an agent
+is `POST /api/runs`, agents/views.py.)
 
 - `/{accounts|opportunities|transcripts}/{id}/panels/{use_case}`: an agent's output as an HTML fragment, which
   the record page loads with htmx after it has rendered (an agent takes longer than the page). Which use cases
@@ -7,8 +8,6 @@
   Follow-up on an opportunity takes `?transcript=ID` (the call; by default the agent picks the deal's latest).
 - `/opportunities/{id}/follow-up.eml[?transcript=ID]` and `/transcripts/{id}/follow-up.eml`: the follow-up
   email draft as a `message/rfc822` file.
-- `/api/agents/{use_case}?account=ID|opportunity=ID|transcript=ID`: the AgentRun as JSON, the DESIGN.md §8
-  shape (follow-up also takes opportunity=ID&transcript=ID).
 - `/sources?uri=URI&quote=QUOTE`: a source link. It resolves the URI (evidence.sources.resolve_source, the one
   place that knows what a URI means) and redirects to the page and place that shows it, with the quoted words
   marked there. The panels' numbered links [1] [2] all go through it.
@@ -26,16 +25,17 @@ from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import AgentRun, Subject
 from sellerloop.agents.render import TITLES
-from sellerloop.agents.service import AGENTS, AgentSpec, page_panels, run_agent
+from sellerloop.agents.service import AGENTS, AgentSpec, page_panels, run_agent, runs_on
 from sellerloop.composers.service import configured_composer
 from sellerloop.errors import BadInput, NotFound, SellerloopError
 from sellerloop.evidence.sources import ResolvedSource, UnknownSource, field_label, resolve_source
+from sellerloop.playbooks.service import get_playbook
 from sellerloop.records.models import Contact, OpportunityContact, Transcript
 from sellerloop.records.service import get_account, get_opportunity, get_transcript
 from sellerloop.web.decision_views import panel_offers
@@ -55,10 +55,6 @@ ID = Query(None, max_length=64)
 
 def _a(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
-
-
-def _runs_on(spec: AgentSpec) -> str:
-    return " or ".join(_a(kind) for kind in spec.subject_types)
 
 
 # --- panels -------------------------------------------------------------------------------------------------
@@ -95,8 +91,6 @@ def record_panels(kind: str, record_id: str, *, transcript: str | None = None) -
 
 
 def _element_names(playbook: str | None) -> dict[str, str]:
-    from sellerloop.playbooks.service import get_playbook
-
     try:
         return {e.key: e.name for e in get_playbook(playbook).elements}
     except SellerloopError:
@@ -170,7 +164,7 @@ def _panel_spec(kind: str, use_case: str) -> AgentSpec:
     if spec is None:
         raise NotFound(f"no agent {use_case!r}; on {_a(kind)} these run: {', '.join(here)}")
     if kind not in spec.subject_types:
-        raise NotFound(f"{use_case} runs on {_runs_on(spec)}, not on {_a(kind)}; on {_a(kind)} these run: "
+        raise NotFound(f"{use_case} runs on {runs_on(spec)}, not on {_a(kind)}; on {_a(kind)} these run: "
                        f"{', '.join(here)}")
     return spec
 
@@ -315,51 +309,6 @@ def transcript_follow_up_eml(transcript_id: str, session: Session = Depends(get_
     get_transcript(session=session, transcript_id=transcript_id)
     return _eml(session, Subject(type="transcript", id=transcript_id), None,
                 f"follow-up-{_safe(transcript_id)}.eml")
-
-
-# --- JSON ---------------------------------------------------------------------------------------------------
-
-def _api_subject(use_case: str, spec: AgentSpec, given: dict[str, str]) -> tuple[Subject, str | None]:
-    """The subject (and the call, for follow-up) from the query: exactly one record, or for an agent that runs
-    on an opportunity and reads a transcript, an opportunity and one of its calls."""
-    pair = "opportunity" in spec.subject_types and "transcript" in spec.reads
-    usage = " or ".join(f"?{kind}=ID" for kind in spec.subject_types)
-    if pair:
-        usage = "?opportunity=ID, ?transcript=ID or both"
-    for kind, value in given.items():
-        if not value.strip():
-            raise BadInput(f"{kind}: an id is required")
-    if pair and set(given) == {"opportunity", "transcript"}:
-        return Subject(type="opportunity", id=given["opportunity"]), given["transcript"]
-    if len(given) != 1:
-        raise BadInput(f"give exactly one of account=ID, opportunity=ID or transcript=ID ({use_case} runs on "
-                       f"{_runs_on(spec)}: {usage})")
-    (kind, record_id), = given.items()
-    if kind not in spec.subject_types:
-        raise BadInput(f"{use_case} runs on {_runs_on(spec)}, not on {_a(kind)} (use {usage})")
-    return Subject(type=kind, id=record_id), None
-
-
-@router.get("/api/agents/{use_case}", response_class=JSONResponse)
-def agent_api(use_case: str,
-              account: str | None = Query(None, max_length=64, description="the account to run on"),
-              opportunity: str | None = Query(None, max_length=64, description="the opportunity to run on"),
-              transcript: str | None = Query(None, max_length=64,
-                                             description="the call to run on (coaching, follow-up)"),
-              as_user: str | None = Query(None, alias="as", max_length=64, description="run as this user"),
-              session: Session = Depends(get_session)) -> dict:
-    spec = AGENTS.get(use_case)
-    if spec is None:
-        raise NotFound(f"no agent {use_case!r} here; available: {', '.join(AGENTS)}")
-    given = {k: v for k, v in (("account", account), ("opportunity", opportunity), ("transcript", transcript))
-             if v is not None}
-    subject, call = _api_subject(use_case, spec, given)
-    _record(session, subject.type, subject.id)  # 404 for a record that is not there
-    if call is not None:
-        get_transcript(session=session, transcript_id=call)
-    run = run_agent(session=session, use_case=use_case, subject=subject, transcript_id=call,
-                    acting_user_id=as_user, composer=configured_composer())
-    return run.model_dump(mode="json")
 
 
 # --- source links -------------------------------------------------------------------------------------------
