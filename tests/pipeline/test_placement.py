@@ -254,7 +254,7 @@ def test_a_policy_approval_survives_a_round_trip_through_json():
 
 
 def test_the_cli_places_by_level_when_asked(cli, maven_copy, engine, deal, tmp_path, monkeypatch):
-    from sellerloop.approvals import drafts
+    from sellerloop.pipeline import placement
 
     deal_id, _ = deal
     path = tmp_path / "l5.yaml"
@@ -262,7 +262,7 @@ def test_the_cli_places_by_level_when_asked(cli, maven_copy, engine, deal, tmp_p
                     encoding="utf-8")
     monkeypatch.setenv(POLICY_ENV, str(path))
     # Hygiene's own output on a Maven deal has no task; the flow is what is tested here, not the agent.
-    monkeypatch.setattr(drafts, "proposals_from_run", lambda run: proposals_from_run(
+    monkeypatch.setattr(placement, "proposals_from_run", lambda run: proposals_from_run(
         _run(deal_id, _task_item(), use_case=run.use_case)))
     placed = cli(maven_copy, "approvals", "propose", "hygiene", "--opportunity", deal_id, "--place", "--json")
     assert placed.exit_code == 0, placed.stderr

@@ -76,24 +76,12 @@ def propose_command(
 ) -> None:
     """Run an agent and propose its field changes and task drafts for approval (by the agent's identity)."""
     from sellerloop.agents.models import Subject
-    from sellerloop.agents.service import run_agent
-    from sellerloop.approvals.drafts import proposals_from_run
-    from sellerloop.approvals.service import AGENT_IDENTITY_PREFIX, ProposalHeld, propose
-    from sellerloop.pipeline.placement import Placed
-    from sellerloop.pipeline.placement import place as place_by_level
+    from sellerloop.pipeline.placement import propose_run
     from sellerloop.store.db import session_scope
 
-    placed, by = Placed(), f"{AGENT_IDENTITY_PREFIX}{use_case}"
     with session_scope(open_store()) as session:
-        run = run_agent(session=session, use_case=use_case, subject=Subject(type="opportunity", id=opportunity))
-        if place:
-            placed = place_by_level(session=session, proposals=proposals_from_run(run), by=by)
-        else:
-            for proposal in proposals_from_run(run):
-                try:
-                    placed.approvals.append(propose(session=session, proposal=proposal, by=by))
-                except ProposalHeld as e:  # a cap: the rest of the drafts wait, and the person is told why
-                    placed.held.append(e.one_line())
+        placed = propose_run(session=session, use_case=use_case, subject=Subject(type="opportunity", id=opportunity),
+                             by_level=place)
     _show(placed.approvals, as_json)
     if placed.drafts:
         sys.stderr.write(f"left as drafts by their level (nothing stored): {len(placed.drafts)}\n")

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from sellerloop.actions.catalogue import Risk
-from sellerloop.agents.models import AgentRun, Level
+from sellerloop.agents.models import AgentRun, Level, Subject
+from sellerloop.agents.service import run_agent
 from sellerloop.approvals.drafts import proposals_from_run
 from sellerloop.approvals.models import Approval, ApprovalRow, PolicyRule, Proposal, State
 from sellerloop.approvals.service import (
@@ -30,6 +31,7 @@ from sellerloop.approvals.service import (
     ProposalHeld,
     approve_by_policy,
     now,
+    propose,
     proposed,
 )
 from sellerloop.audit.service import append
@@ -58,6 +60,23 @@ def place_run(*, session: Session, run: AgentRun, policy: Policy | None = None,
     """Place every action an agent run proposes by its level; the approvals stored or found (see `place`)."""
     return place(session=session, proposals=proposals_from_run(run), by=f"{AGENT_IDENTITY_PREFIX}{run.use_case}",
                  policy=policy, at=at).approvals
+
+
+def propose_run(*, session: Session, use_case: str, subject: Subject, by_level: bool) -> Placed:
+    """Run an agent on a record and put its field changes and tasks in front of people, as the agent: placed by
+    their level (`by_level`: L1–L3 stay drafts, L4 waits, L5 is carried out within policy), or else proposed for
+    approval whatever the level. A proposal a cap holds back is listed, never stopping the others."""
+    run = run_agent(session=session, use_case=use_case, subject=subject)
+    proposals, by = proposals_from_run(run), f"{AGENT_IDENTITY_PREFIX}{use_case}"
+    if by_level:
+        return place(session=session, proposals=proposals, by=by)
+    placed = Placed()
+    for proposal in proposals:
+        try:
+            placed.approvals.append(propose(session=session, proposal=proposal, by=by))
+        except ProposalHeld as e:  # a cap: the rest of the drafts wait, and the person is told why
+            placed.held.append(e.one_line())
+    return placed
 
 
 def place(*, session: Session, proposals: Iterable[Proposal], by: str, policy: Policy | None = None,
