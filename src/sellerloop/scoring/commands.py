@@ -1,4 +1,4 @@
-"""`sellerloop eval backtest` and `sellerloop scoring rebuild|show`.
+"""`sellerloop eval backtest|conversations` and `sellerloop scoring rebuild|show`.
 
 cli.py registers `eval_app` as `sellerloop eval` and `scoring_app` as `sellerloop scoring`. Errors are one line on
 stderr with the error's exit code (2 for bad input), also when an app runs on its own.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +16,8 @@ from rich.table import Table
 
 from sellerloop.console import open_store
 
-eval_app = typer.Typer(help="Measure the models against the history in the store.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure the models: against the history in the store, and the conversation "
+                            "detectors against real chats.", no_args_is_help=True)
 scoring_app = typer.Typer(help="Win probability per opportunity: rebuild the model, show a deal's score.",
                           no_args_is_help=True)
 
@@ -28,6 +30,32 @@ def _dump(data) -> None:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+@eval_app.command("conversations")
+def conversations_command(
+    data: Annotated[Path | None, typer.Option("--data", help="the folder holding persuasionforgood/ and casino/ "
+                                                            "(default: the repository's data/)")] = None,
+    folds: Annotated[int, typer.Option("--folds", help="cross-validation folds over dialogues (2 to 20)")] = 5,
+    as_json: Json = False,
+) -> None:
+    """Precision, recall and F1 of each conversation detector on real chats no one here wrote (PersuasionForGood,
+    CaSiNo); a learned candidate by cross-validation over dialogues."""
+    from sellerloop.evidence.evaluation import REPOSITORY_DATA, evaluate
+
+    scores = evaluate(data=data or REPOSITORY_DATA, folds=folds)
+    if as_json:
+        _dump([score.as_dict() for score in scores])
+        return
+    table = Table("detector", "corpus", "units", "positives", "precision", "recall", "F1",
+                  title="Conversation detectors on real chats")
+    for score in scores:
+        table.add_row(score.detector, score.corpus, str(score.units), str(score.positives),
+                      f"{score.precision:.3f}", f"{score.recall:.3f}", f"{score.f1:.3f}")
+    console = Console(soft_wrap=True, width=max(100, Console().width))
+    console.print(table)
+    for score in scores:
+        console.print(f"{score.detector}: {score.note}")
 
 
 @eval_app.command("backtest")
