@@ -137,7 +137,7 @@ def test_feedback_is_worked_out_again_only_when_a_decision_or_event_came_in(demo
     monkeypatch.setattr(feedback, "_REMEMBERED", {})  # what earlier tests in this process left
     reads = []
     real = linking.linked_outcomes
-    monkeypatch.setattr(linking, "linked_outcomes", lambda **kw: reads.append(1) or real(**kw))
+    monkeypatch.setattr(feedback, "linked_outcomes", lambda **kw: reads.append(1) or real(**kw))
     with Session(demo_engine) as session:
         deals = session.scalars(select(Opportunity).where(Opportunity.stage.in_(OPEN_STAGES),
                                                           Opportunity.owner_id.is_not(None))
