@@ -97,16 +97,27 @@ def import_transcript_command(
     file: Annotated[Path, typer.Argument(help="a WebVTT, SRT, 'Speaker: text' or CaSiNo JSON file")],
     opportunity: Annotated[str, typer.Option("--opportunity", help="the opportunity the call belongs to")],
     fmt: Annotated[str | None, typer.Option("--format", help="vtt, srt, text or casino (default: guessed)")] = None,
+    sellers: Annotated[list[str] | None, typer.Option(
+        "--seller", help="a speaker label that is our side (repeat for each); our users and the deal's contacts "
+                         "are recognised by name or email")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the new transcript's id as JSON")] = False,
 ) -> None:
-    """Import a call transcript onto an opportunity; prints the new transcript's id."""
+    """Import a call transcript onto an opportunity; prints the new transcript's id. Each speaker label is read as
+    our side or the customer's; one that matches nobody is marked unknown, with a warning, never guessed."""
     from sellerloop.importers.transcripts import import_transcript_file
 
     engine = open_store(initialise=True)
     with session_scope(engine) as session:
-        transcripts = import_transcript_file(session=session, path=file, opportunity_id=opportunity, fmt=fmt)
+        transcripts = import_transcript_file(session=session, path=file, opportunity_id=opportunity, fmt=fmt,
+                                             sellers=sellers or ())
         summary = [{"id": t.id, "title": t.title, "opportunity_id": t.opportunity_id,
-                    "utterances": len(t.utterances), "source_format": t.source_format} for t in transcripts]
+                    "utterances": len(t.utterances), "source_format": t.source_format,
+                    "speakers": {u.speaker: u.role for u in t.utterances}} for t in transcripts]
+    unknown = sorted({speaker for t in summary for speaker, role in t["speakers"].items() if role is None})
+    if unknown:
+        err.print(f"warning: {len(unknown)} speaker(s) match no user and no contact of the deal, so their side is "
+                  f"unknown: {', '.join(unknown[:6])}{' …' if len(unknown) > 6 else ''} (name our side with "
+                  "--seller, or add the contact)", markup=False, highlight=False)
     if as_json:
         print_json(summary[0] if len(summary) == 1 else {"id": summary[0]["id"], "transcripts": summary})
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from sellerloop.records.models import Account, Opportunity, Transcript, Utterance
+from sellerloop.records.models import Account, Contact, Opportunity, Transcript, User, Utterance
 from sellerloop.store.db import create_store_engine, session_scope
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
@@ -271,3 +271,75 @@ def test_a_bad_dialogue_late_in_a_casino_file_stores_none_of_the_good_ones(deal,
     result = cli(deal, "import", "transcript", path, "--opportunity", "opp-1")
     _assert_refused(cli, deal, result,
                     "partly_bad.json: not CaSiNo JSON: dialogue 50 has no 'chat_logs' list")
+
+
+# --- who said it --------------------------------------------------------------------------------------------
+
+def _people(engine) -> None:
+    """Our seller (Dana Whitfield, by name; the owner of the deal) and the buyer (Lee Okafor, a contact at Acme)."""
+    with session_scope(engine) as s:
+        s.add(User(id="u-dana", name="Dana Whitfield", email="dana@sellerloop.example"))
+        s.add(Contact(id="c-lee", account_id="acme", name="Lee Okafor", email="lee.okafor@acme.example"))
+
+
+def _roles(store, transcript_id) -> dict[str, str | None]:
+    engine = create_store_engine(store.url)
+    with session_scope(engine) as s:
+        said = s.scalars(select(Utterance).where(Utterance.transcript_id == transcript_id))
+        roles = {u.speaker: u.role for u in said}
+    engine.dispose()
+    return roles
+
+
+def test_speaker_labels_are_read_as_our_user_or_the_deals_contact_and_the_rest_stay_unknown(deal, engine, cli,
+                                                                                           tmp_path):
+    _people(engine)
+    call = tmp_path / "call.txt"
+    call.write_text("Lee Okafor: Our budget is frozen until March.\n"
+                    "dana@sellerloop.example: Understood, I will send a phased quote by Friday.\n"
+                    "Sam from IT: And the security review?\n", encoding="utf-8")
+    result = cli(deal, "import", "transcript", call, "--opportunity", "opp-1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["speakers"] == {"Lee Okafor": "customer", "dana@sellerloop.example": "seller",
+                                                     "Sam from IT": None}
+    assert "1 speaker(s) match no user and no contact" in result.stderr and "Sam from IT" in result.stderr
+    assert _roles(deal, json.loads(result.stdout)["id"])["Sam from IT"] is None
+
+
+def test_seller_names_the_labels_of_our_side_and_a_name_that_is_no_speaker_imports_nothing(deal, engine, cli,
+                                                                                           tmp_path):
+    call = tmp_path / "chat.txt"
+    call.write_text("Buyer: We already use Quorum Labs.\nRep: What would make you switch?\n", encoding="utf-8")
+    typo = cli(deal, "import", "transcript", call, "--opportunity", "opp-1", "--seller", "Repp")
+    assert typo.exit_code == 2 and "--seller 'Repp' is not a speaker in this file" in typo.stderr
+    assert "Traceback" not in typo.stderr and _counts(cli, deal) == (0, 0)
+    named = cli(deal, "import", "transcript", call, "--opportunity", "opp-1", "--seller", "rep", "--json")
+    assert named.exit_code == 0, named.stderr
+    assert json.loads(named.stdout)["speakers"] == {"Buyer": None, "Rep": "seller"}
+
+
+def test_coaching_takes_the_sides_the_import_read_even_when_the_customer_speaks_first(deal, engine, cli, tmp_path):
+    from sellerloop.evidence.dialogue import SELLER, call_turns
+
+    _people(engine)
+    call = tmp_path / "call.txt"
+    call.write_text("Lee Okafor: Thanks for calling back.\nDana Whitfield: Of course. What changed since March?\n",
+                    encoding="utf-8")
+    transcript_id = json.loads(cli(deal, "import", "transcript", call, "--opportunity", "opp-1", "--json").stdout)["id"]
+    with session_scope(engine) as s:
+        call_sides = call_turns(session=s, transcript=s.get(Transcript, transcript_id))
+    assert call_sides.sides_by == "roles"
+    assert [(t.speaker, t.side == SELLER) for t in call_sides.turns] == [("Lee Okafor", False),
+                                                                         ("Dana Whitfield", True)]
+
+
+def test_a_known_customer_who_opens_the_call_is_never_taken_for_the_seller(deal, engine, cli, tmp_path):
+    from sellerloop.evidence.dialogue import SELLER, call_turns
+
+    _people(engine)
+    call = tmp_path / "call.txt"
+    call.write_text("Lee Okafor: Who is this?\nPat: Pat from the vendor, following up.\n", encoding="utf-8")
+    transcript_id = json.loads(cli(deal, "import", "transcript", call, "--opportunity", "opp-1", "--json").stdout)["id"]
+    with session_scope(engine) as s:
+        sides = call_turns(session=s, transcript=s.get(Transcript, transcript_id))
+    assert [(t.speaker, t.side == SELLER) for t in sides.turns] == [("Lee Okafor", False), ("Pat", True)]

@@ -138,7 +138,7 @@ def _call_stats(facts: FactList, call: dialogue.CallTurns, turns: list[Turn]) ->
     ratio = dialogue.talk_ratio(turns)
     seller_turns = [t for t in turns if t.side == SELLER]
     customer_turns = [t for t in turns if t.side == CUSTOMER]
-    sides = "" if call.sides_by == "users" else (
+    sides = "" if call.sides_by in ("users", "roles") else (
         " (no speaker is one of our users: the first speaker is taken as the seller)")
     longest = [max(side, key=lambda t: t.words) for side in (seller_turns, customer_turns) if side]
     text, sources = cite_all(*((t, None) for t in longest))

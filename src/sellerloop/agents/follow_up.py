@@ -32,7 +32,7 @@ from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.errors import BadInput
 from sellerloop.evidence.commitments import Commitment, find_commitments
-from sellerloop.evidence.conversation import Statement, seller_names, sentences, transcript_span_uri
+from sellerloop.evidence.conversation import Statement, by_customer, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
 from sellerloop.evidence.deals import book_context
 from sellerloop.evidence.models import SourceRef
@@ -172,7 +172,7 @@ def _transcript_call(session: Session, transcript: Transcript, sellers: set[str]
                              .order_by(Utterance.seq)):
         quote = utterance_line(u).split("] ", 1)[1]  # "Speaker: text", verbatim in the source's line
         statements.append(Statement(transcript_span_uri(u), u.speaker, u.text, quote, transcript.occurred_at,
-                                    u.speaker not in sellers, "transcript"))
+                                    by_customer(u, sellers), "transcript"))
         if u.speaker not in speakers:
             speakers.append(u.speaker)
     activity = session.get(Activity, transcript.activity_id) if transcript.activity_id else None

@@ -72,6 +72,12 @@ def seller_names(session: Session) -> set[str]:
     return set(session.scalars(select(User.name)))
 
 
+def by_customer(u: Utterance, sellers: set[str]) -> bool:
+    """Was it the customer who said it? The side the import read off the speaker label when it could
+    (Utterance.role), else: a speaker who is not one of our users."""
+    return u.role == "customer" if u.role is not None else u.speaker not in sellers
+
+
 def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]:
     """Every utterance of the deal's transcripts and every sentence of its emails, meetings, calls and notes."""
     sellers = seller_names(session)
@@ -83,15 +89,15 @@ def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]
         line = utterance_line(u)
         quote = line.split("] ", 1)[1]  # "Speaker: text", verbatim in the source's line
         statements.append(Statement(transcript_span_uri(u), u.speaker, u.text, quote, when,
-                                    u.speaker not in sellers, "transcript"))
+                                    by_customer(u, sellers), "transcript"))
     for a in session.scalars(select(Activity).where(Activity.opportunity_id == opportunity_id)
                              .order_by(Activity.occurred_at, Activity.id)):
         author = next((p.get("name") for p in a.participants or [] if p.get("role") == "from"), None)
-        by_customer = a.direction == "inbound" or (author is not None and author not in sellers)
+        inbound = a.direction == "inbound" or (author is not None and author not in sellers)
         for sentence in sentences(a.body or ""):
             if len(sentence) > 12:
                 statements.append(Statement(f"activity:{a.id}", author or "", sentence, sentence, a.occurred_at,
-                                            by_customer, "activity"))
+                                            inbound, "activity"))
     return statements
 
 

@@ -652,8 +652,9 @@ def next_steps(turns: Sequence[Turn], *, tail: float = 0.35, min_tail_turns: int
 @dataclass
 class CallTurns:
     turns: list[Turn]
-    # How the seller side was told apart: "users" (speakers who are users of ours) or "first speaker" (nobody
-    # is, e.g. an imported chat: the one who opens the conversation is taken as our side).
+    # How the seller side was told apart: "roles" (the import read each speaker's side off the labels),
+    # "users" (speakers who are users of ours) or "first speaker" (nobody is, e.g. an imported chat: the one who
+    # opens the conversation is taken as our side).
     sides_by: str = "users"
     sellers: set[str] = field(default_factory=set)
 
@@ -677,8 +678,13 @@ def call_turns(*, session: Session, transcript: Transcript) -> CallTurns:
     names |= {name.split()[0] for name in names if name.split()}
     sellers = {s for s in speakers if s.strip().casefold() in names}
     sides_by = "users"
-    if not sellers and rows:
-        sellers, sides_by = {rows[0].speaker}, "first speaker"
+    if any(u.role is not None for u in rows):  # the import read sides off the labels: they settle it, no guess
+        sellers = {u.speaker for u in rows if u.role == "seller"} | (
+            sellers - {u.speaker for u in rows if u.role == "customer"})
+        sides_by = "roles"
+    opener = next((u.speaker for u in rows if u.role != "customer"), None)  # never a known customer
+    if not sellers and opener is not None:
+        sellers, sides_by = {opener}, "first speaker"
     turns = [Turn(u.seq, u.speaker, u.text, SELLER if u.speaker in sellers else CUSTOMER, u.start_s, u.end_s,
                   transcript_span_uri(u)) for u in rows]
     return CallTurns(turns, sides_by, sellers)

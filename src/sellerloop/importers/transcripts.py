@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import webvtt
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session, selectinload
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from sellerloop.errors import BadInput, NotFound
 from sellerloop.importers.csvfiles import read_text
 from sellerloop.records.ids import stable_id
-from sellerloop.records.models import Opportunity, Transcript, Utterance
+from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Transcript, User, Utterance
 
 FORMATS = ("vtt", "srt", "text", "casino")
 _EXTENSIONS = {".vtt": "vtt", ".webvtt": "vtt", ".srt": "srt", ".txt": "text", ".text": "text",
@@ -79,8 +79,8 @@ class _Parsed:
     lines: list[_Line] = field(default_factory=list)
 
 
-def import_transcript_file(*, session: Session, path: Path, opportunity_id: str,
-                           fmt: str | None = None) -> list[Transcript]:
+def import_transcript_file(*, session: Session, path: Path, opportunity_id: str, fmt: str | None = None,
+                           sellers: Iterable[str] = ()) -> list[Transcript]:
     """Read a transcript file and add its transcript(s) to the opportunity; returns them, utterances loaded.
 
     The rows are inserted in the session's transaction, and only once the whole file has read cleanly; the
@@ -90,6 +90,9 @@ def import_transcript_file(*, session: Session, path: Path, opportunity_id: str,
     for CaSiNo the dialogue's id and chat), so importing the same file onto the same opportunity again adds
     nothing and returns the transcripts already stored, with their ids. The same file on another opportunity
     is a new transcript there.
+
+    Each utterance gets the side of its speaker label (`speaker_roles`): "seller" for one of our users or a name
+    in `sellers`, "customer" for a contact of the deal, None for a label that matches nobody (never a guess).
     """
     path = Path(path)
     if fmt is not None and fmt.lower() not in FORMATS:
@@ -105,6 +108,8 @@ def import_transcript_file(*, session: Session, path: Path, opportunity_id: str,
         if not item.lines:
             raise BadInput(f"no utterances found{_where(item, parsed)}", file=str(path))
 
+    roles = speaker_roles(session=session, opportunity=opportunity, sellers=sellers,
+                          speakers={line.speaker for item in parsed for line in item.lines}, path=path)
     ids = [stable_id("transcript", opportunity.id, fmt, *item.key) for item in parsed]
     existing = _existing(session, ids)
     result: dict[str, Transcript | None] = {}
@@ -121,7 +126,8 @@ def import_transcript_file(*, session: Session, path: Path, opportunity_id: str,
             activity_id=None, title=item.title, occurred_at=None, source_format=fmt, source_name=path.name,
             synthetic=False))
         utterances.extend(dict(transcript_id=transcript_id, seq=seq, speaker=line.speaker,
-                               start_s=line.start_s, end_s=line.end_s, text=line.text, synthetic=False)
+                               role=roles.get(line.speaker), start_s=line.start_s, end_s=line.end_s,
+                               text=line.text, synthetic=False)
                           for seq, line in enumerate(item.lines, start=1))
     # Rows go in as two multi-row INSERTs inside the caller's transaction (the caller commits or rolls back):
     # building and flushing 13,000 ORM objects one by one takes several times longer for a CaSiNo-sized file.
@@ -130,6 +136,37 @@ def import_transcript_file(*, session: Session, path: Path, opportunity_id: str,
             session.execute(table.insert(), rows[start:start + 5000])
     added = _existing(session, [t["id"] for t in transcripts])
     return [found if found is not None else added[transcript_id] for transcript_id, found in result.items()]
+
+
+def speaker_roles(*, session: Session, opportunity: Opportunity, speakers: Iterable[str], sellers: Iterable[str] = (),
+                  path: Path | None = None) -> dict[str, str | None]:
+    """The side of each speaker label: "seller" when it is a name given in `sellers` (that settles it) or the name
+    or email of one of our users, "customer" when it is the name or email of a contact of the deal (on its account,
+    or on the deal itself), None when it is neither, or both. Labels compare without case or extra spaces. A name
+    in `sellers` that no label carries is a typo: BadInput, nothing imported."""
+    def norm(text: str | None) -> str:
+        return " ".join((text or "").split()).casefold()
+
+    named = {norm(name): name for name in sellers if name and name.strip()}
+    labels = {norm(label): label for label in speakers}
+    missing = [original for key, original in named.items() if key not in labels]
+    if missing:
+        raise BadInput(f"--seller {missing[0]!r} is not a speaker in this file (its speakers: "
+                       f"{', '.join(sorted(labels.values())[:8])})", file=str(path) if path else None)
+    ours = {norm(v) for row in session.execute(select(User.name, User.email)) for v in row if v}
+    contacts = select(Contact.name, Contact.email).where(or_(
+        Contact.account_id == opportunity.account_id if opportunity.account_id else false(),
+        Contact.id.in_(select(OpportunityContact.contact_id)
+                       .where(OpportunityContact.opportunity_id == opportunity.id))))
+    theirs = {norm(v) for row in session.execute(contacts) for v in row if v}
+    roles: dict[str, str | None] = {}
+    for key, label in labels.items():
+        if key in named:  # said by the person importing: it settles a name both sides share
+            roles[label] = "seller"
+        else:
+            seller, customer = key in ours, key in theirs
+            roles[label] = "seller" if seller and not customer else "customer" if customer and not seller else None
+    return roles
 
 
 def guess_format(path: Path, text: str) -> str:

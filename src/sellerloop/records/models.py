@@ -221,6 +221,9 @@ class Utterance(Base):
     transcript_id: Mapped[str] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # 1-based position; the page anchor is #u-<seq>
     speaker: Mapped[str] = mapped_column(String(200))
+    # Who said it, as the import read it off the speaker label: "seller" (one of our users, or named with
+    # --seller), "customer" (a contact of the deal's account), None when the label matched nobody: never a guess.
+    role: Mapped[str | None] = mapped_column(String(16))
     start_s: Mapped[float | None] = mapped_column(Float)  # seconds from the start; None for untimed text
     end_s: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
