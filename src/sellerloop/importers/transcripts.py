@@ -148,11 +148,11 @@ def speaker_roles(*, session: Session, opportunity: Opportunity, speakers: Itera
         return " ".join((text or "").split()).casefold()
 
     named = {norm(name): name for name in sellers if name and name.strip()}
-    labels = {norm(label): label for label in speakers}
-    missing = [original for key, original in named.items() if key not in labels]
+    labels = {label: norm(label) for label in speakers}  # "Rep" and "rep" are two labels of one person
+    missing = [original for key, original in named.items() if key not in labels.values()]
     if missing:
         raise BadInput(f"--seller {missing[0]!r} is not a speaker in this file (its speakers: "
-                       f"{', '.join(sorted(labels.values())[:8])})", file=str(path) if path else None)
+                       f"{', '.join(sorted(labels)[:8])})", file=str(path) if path else None)
     ours = {norm(v) for row in session.execute(select(User.name, User.email)) for v in row if v}
     contacts = select(Contact.name, Contact.email).where(or_(
         Contact.account_id == opportunity.account_id if opportunity.account_id else false(),
@@ -160,7 +160,7 @@ def speaker_roles(*, session: Session, opportunity: Opportunity, speakers: Itera
                        .where(OpportunityContact.opportunity_id == opportunity.id))))
     theirs = {norm(v) for row in session.execute(contacts) for v in row if v}
     roles: dict[str, str | None] = {}
-    for key, label in labels.items():
+    for label, key in labels.items():
         if key in named:  # said by the person importing: it settles a name both sides share
             roles[label] = "seller"
         else:
