@@ -94,7 +94,10 @@ def test_prep_asks_the_missing_elements_question_of_the_person_whose_role_fits(d
         runs = [run_agent(session=s, use_case="prep", subject=Subject(type="opportunity", id=d)) for d in deals]
     questions = [i for run in runs for i in run.items if i.kind == "question"]
     assert questions, "no deal among 60 lacks a playbook element"
-    assert all(q.playbook_element and q.label.endswith("no evidence yet") for q in questions)
+    # Each question is for a playbook element: a gap of the playbook, or one of this deal's own open questions.
+    deal_questions = ("Budget below the amount", "Competitor: ", "Close date moved")
+    assert all(q.playbook_element and (q.label.endswith("no evidence yet") or q.label.startswith(deal_questions))
+               for q in questions)
     budget = [q for q in questions if q.playbook_element == "economic_buyer" and q.sources]
     assert all("For " in q.text and "(" in q.text for q in budget)
 

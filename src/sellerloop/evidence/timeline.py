@@ -10,7 +10,8 @@ The readings are deliberately plain rules over what the records say, each with t
   with them) came after; it waits on them when our last message got no answer.
 - A slip is a close date moved later, or a stage moved back.
 - A competitor is a capitalised name the customer puts in a competing context ("also evaluating X", "X offered us",
-  "demo from X"): the context, not a list of names, so a vendor nobody listed is still caught.
+  "demo from X"), or that we compare ourselves with ("where we differ from X"): the context, not a list of names,
+  so a vendor nobody listed is still caught.
 - A buyer's risk is a customer sentence that says the deal may not happen as planned ("budget is frozen", "not this
   year", "front-runner"); a budget is an amount the customer calls their budget.
 """
@@ -34,6 +35,9 @@ _COMPETING_BEFORE = re.compile(
     r"\b(?:also (?:evaluating|looking at|talking to|considering|speaking with)|evaluating|comparing (?:you|it) "
     r"(?:with|to|against)|demo from|quote from|proposal from|went with|chose|switch(?:ed|ing)? to|"
     r"(?:already )?(?:use|using|uses) )\s*" + _NAME)
+# Our side names a competitor when it compares itself with one ("where we differ from X", "win against X").
+_COMPARED_WITH = re.compile(r"\b(?:differ(?:s|ent)? from|(?:win|won|lose|lost|compete|competing) against|"
+                            r"compared (?:to|with)|versus|vs\.?|switch(?:ed)? from)\s+" + _NAME)
 _COMPETING_AFTER = re.compile(
     _NAME + r"\s+(?:offered us|came in (?:cheaper|lower)|is (?:the )?front-?runner|is on the (?:list|shortlist)|"
             r"already has|presented to|is cheaper|has a connector)")
@@ -140,7 +144,7 @@ def read_deal(deal: DealEvidence, *, as_of: dt.date) -> DealRead:
     statements = [s for s in deal_evidence_statements(deal) if s.when is None or s.when.date() <= as_of]
     customer = [s for s in statements if s.by_customer]
     return DealRead(deal=deal, as_of=as_of, waiting=_waiting(deal, as_of), slips=_slips(deal),
-                    people=_people(deal, as_of), competitors=_competitors(customer),
+                    people=_people(deal, as_of), competitors=_competitors(statements),
                     risks=[Mention(m.group(0), s) for s in customer if (m := _RISK.search(s.text))],
                     budgets=[Mention(m.group(0), s) for s in customer if (m := _BUDGET.search(s.text))])
 
@@ -219,12 +223,14 @@ def _people(deal: DealEvidence, as_of: dt.date) -> list[Person]:
     return sorted(people, key=lambda p: (p.role is None and not p.economic_buyer, -p.engaged, p.contact.name))
 
 
-def _competitors(customer: list[Statement]) -> list[Mention]:
+def _competitors(statements: list[Statement]) -> list[Mention]:
+    """The first mention of each competitor: named by the customer in a competing context, or by us comparing."""
     found: dict[str, Mention] = {}
-    for s in customer:
-        for pattern in (_COMPETING_BEFORE, _COMPETING_AFTER):
+    for s in statements:
+        patterns = (_COMPETING_BEFORE, _COMPETING_AFTER) if s.by_customer else (_COMPARED_WITH,)
+        for pattern in patterns:
             for m in pattern.finditer(s.text):
                 name = m.group(1)
                 if name.split()[0] not in _NOT_VENDORS and name not in found:
                     found[name] = Mention(name, s)
-    return list(found.values())
+    return sorted(found.values(), key=lambda m: m.statement.when or dt.datetime.min)
