@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -92,12 +92,13 @@ def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]
             *(s for a in activities for s in activity_statements(a, sellers))]
 
 
-def deal_evidence_statements(deal: DealEvidence) -> list[Statement]:
+def deal_evidence_statements(deal: DealEvidence, *, worth: Callable[[str], bool] = bool) -> list[Statement]:
     """The same statements as `deal_statements`, from a deal already loaded (no query): the transcripts' utterances
-    when they were loaded, then the activities' sentences."""
+    when they were loaded, then the activities' sentences. Only texts `worth` reading are split: a whole-book run
+    looking for a few phrases skips most messages with one search instead of splitting them into sentences."""
     return [*(utterance_statement(u, t.occurred_at, deal.user_names)
-              for t in deal.transcripts for u in deal.utterances.get(t.id, [])),
-            *(s for a in deal.activities for s in activity_statements(a, deal.user_names))]
+              for t in deal.transcripts for u in deal.utterances.get(t.id, []) if worth(u.text)),
+            *(s for a in deal.activities if worth(a.body or "") for s in activity_statements(a, deal.user_names))]
 
 
 def utterance_statement(u: Utterance, when: dt.datetime | None, sellers: Set[str]) -> Statement:

@@ -51,6 +51,13 @@ _RISK = re.compile(
     r"(?:hold|ice)|front-?runner|leaning towards|going (?:with|another way)|no budget|(?:pause|pausing) (?:the|this)|"
     r"deprioriti[sz]ed|(?:can't|cannot|can not|won't) sign (?:before|until)|push(?:ed)? (?:signature|the signature|it) "
     r"to)\b", re.I)
+# Words without which no pattern below can match: a message with none of them is not split into sentences.
+_worth_reading = re.compile(
+    r"\$|\b(?:budget|freez|frozen|not this|next (?:year|quarter)|on hold|on ice|front-?runner|leaning|going (?:with|"
+    r"another)|paus|deprioriti|sign|push|evaluat|looking at|talking to|considering|speaking with|compar|demo from|"
+    r"quote from|proposal from|went with|chose|switch|use[sd]?\b|using\b|offered us|came in|shortlist|on the list|"
+    r"already has|presented|cheaper|connector|differ|against|versus|vs\b|win\b|won\b|lose\b|lost\b|competing)",
+    re.I)
 _MONEY = r"\$\s?(\d[\d,]*(?:\.\d+)?)\s*(k|K|m|M)?\b"
 # An amount the customer calls their budget, or says they set aside, allocated or can spend.
 _BUDGET = re.compile(r"\b(?:budget(?:ed)?|set aside|allocated|approved|can spend|have)\b[^.?!$]{0,40}?" + _MONEY
@@ -141,7 +148,8 @@ class DealRead:
 
 def read_deal(deal: DealEvidence, *, as_of: dt.date) -> DealRead:
     """The read of one deal as it stood at the end of `as_of`."""
-    statements = [s for s in deal_evidence_statements(deal) if s.when is None or s.when.date() <= as_of]
+    statements = [s for s in deal_evidence_statements(deal, worth=_worth_reading.search)
+                  if s.when is None or s.when.date() <= as_of]
     customer = [s for s in statements if s.by_customer]
     return DealRead(deal=deal, as_of=as_of, waiting=_waiting(deal, as_of), slips=_slips(deal),
                     people=_people(deal, as_of), competitors=_competitors(statements),
