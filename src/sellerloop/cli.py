@@ -282,7 +282,9 @@ def run_follow_up(
     if eml is not None:
         message = next((i.content for i in run.items if i.artifact == "email" and i.content), None)
         if message is None:
-            raise BadInput("no email draft to write: the call has nothing to follow up on")
+            recapped = any(i.section == "email" and i.artifact is None for i in run.items)
+            raise BadInput("no email draft to write: " + ("a recap already went out after the call" if recapped
+                                                           else "the call has nothing to follow up on"))
         try:
             eml.write_bytes(message.encode("utf-8"))  # as is: text mode would turn CRLF into CRCRLF on Windows
         except OSError as e:

@@ -6,6 +6,7 @@ Sections:
   evidence/dates.py). A promise without a date keeps `due` empty and says so in its label;
 - email: a thank-you and recap to the customer's people on the call, as a complete RFC 5322 message in
   `content` (what `--eml FILE` writes) whose body, `text`, quotes the promises in the words they were said;
+  when we already emailed the deal within RECAP_DAYS after the call, no draft: an item saying the recap went;
 - tasks: for the seller, one per promise: do what we promised, check on what the customer promised;
 - plan: the mutual action plan, every promise as a step with its owner and date, then the close date.
 
@@ -36,7 +37,7 @@ from sellerloop.evidence.conversation import Statement, by_customer, seller_name
 from sellerloop.evidence.dates import add_workdays
 from sellerloop.evidence.deals import book_context
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import cite_whole, utterance_line
+from sellerloop.evidence.sources import activity_heading, cite_whole, utterance_line
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import (
     Activity,
@@ -118,8 +119,14 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
     facts = FactList()
     cite = _Citer(session, _name_fields(session, call, sender, sellers, [*deal_contacts, *account_contacts]))
     _commitment_facts(facts, promises, dated=call.when is not None)
-    _email_fact(facts, cite, call=call, promises=promises, sender=sender, sellers=sellers,
-                deal_contacts=deal_contacts, account_contacts=account_contacts)
+    recap = _recap_sent(session, opportunity, call)
+    if recap is not None:
+        # A second recap of the same call is noise in the customer's inbox: say it went, draft nothing.
+        heading, refs = activity_heading(session=session, activity=recap)
+        facts.add("email", f"{heading}.", refs, label="Recap already sent after the call: no new draft")
+    else:
+        _email_fact(facts, cite, call=call, promises=promises, sender=sender, sellers=sellers,
+                    deal_contacts=deal_contacts, account_contacts=account_contacts)
     _task_facts(facts, cite, call=call, promises=promises, sender=sender)
     _plan_facts(facts, cite, call=call, promises=promises, opportunity=opportunity, deal_roles=deal_roles,
                 sender=sender)
@@ -129,6 +136,19 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
     return Brief(use_case="follow-up", subject=subject,
                  subject_name=opportunity.name if opportunity else call.title, inputs={call.kind: call.id},
                  playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+RECAP_DAYS = 7  # an email of ours within a week of the call is its follow-up
+
+
+def _recap_sent(session: Session, opportunity: Opportunity | None, call: _Call) -> Activity | None:
+    """Our first email on the deal after the call and within RECAP_DAYS of it, if one went out."""
+    if opportunity is None or call.when is None:
+        return None
+    return session.scalars(select(Activity).where(
+        Activity.opportunity_id == opportunity.id, Activity.kind == "email", Activity.direction == "outbound",
+        Activity.occurred_at > call.when, Activity.occurred_at <= call.when + dt.timedelta(days=RECAP_DAYS))
+        .order_by(Activity.occurred_at, Activity.id).limit(1)).first()
 
 
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -37,7 +37,7 @@ from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.conversation import sentences
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import cite_field, field_change_line, resolve_source
+from sellerloop.evidence.sources import activity_heading, cite_field, field_change_line, resolve_source
 from sellerloop.evidence.timeline import DealRead, Mention, deal_touches, read_deal
 from sellerloop.playbooks.models import Element, ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
@@ -242,7 +242,7 @@ def _engagement(session: Session, read: DealRead) -> list[Candidate]:
     if owed:
         # The newest message still waiting on us; the ask in it, quoted, is what the reply must answer.
         w = owed[0]
-        header, refs = _activity_header(session, w.activity)
+        header, refs = activity_heading(session=session, activity=w.activity)
         ask = _ask(w.activity)
         statement = f"{header}." + (f" {ask}" if ask else "")
         if ask:
@@ -257,14 +257,14 @@ def _engagement(session: Session, read: DealRead) -> list[Candidate]:
     recent = sum((read.as_of - a.occurred_at.date()).days <= 30 for a in touches)
     # Quiet is about the customer going silent; a customer waiting on our reply has not gone quiet, we have.
     if days >= QUIET_DAYS and not owed:
-        header, refs = _activity_header(session, last)
+        header, refs = activity_heading(session=session, activity=last)
         unanswered = _unanswered(touches)
         why = f"gone quiet, last touch {days} days ago" + (f", {unanswered} emails unanswered" if unanswered else "")
         score = WEIGHTS["gone_quiet"] + min(0.1, 0.02 * unanswered) + min(0.05, days / 3650)
         out.append(Candidate("gone_quiet", score, why, f"{header}.", refs, *ADVANCES["gone_quiet"]))
     inbound = next((a for a in reversed(touches) if a.direction == "inbound" or a.kind == "meeting"), None)
     if inbound is not None and (read.as_of - inbound.occurred_at.date()).days <= ENGAGED_DAYS and not owed:
-        header, refs = _activity_header(session, inbound)
+        header, refs = activity_heading(session=session, activity=inbound)
         out.append(Candidate("customer_engaged", WEIGHTS["customer_engaged"] + min(0.1, 0.02 * recent),
                              f"customer engaged, {recent} touches in the last 30 days", f"{header}.",
                              refs, *ADVANCES["customer_engaged"]))
@@ -341,15 +341,6 @@ def _unanswered(touches: list[Activity]) -> int:
             break
         count += a.kind == "email" and a.direction == "outbound"
     return count
-
-
-def _activity_header(session: Session, activity: Activity) -> tuple[str, list[SourceRef]]:
-    """The resolver's first line ("Email on 2017-12-01 10:00") and its subject line, each quoted on its own (the
-    From and To lines sit between them), and a statement made of the two."""
-    uri = f"activity:{activity.id}"
-    lines = resolve_source(session=session, uri=uri).text.split("\n\n", 1)[0].splitlines()
-    quoted = [lines[0], *(line for line in lines if line.startswith("Subject: "))][:2]
-    return ". ".join(quoted), [SourceRef(uri=uri, quote=line, kind="activity") for line in quoted]
 
 
 def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:
