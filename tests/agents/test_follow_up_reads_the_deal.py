@@ -5,7 +5,7 @@ import datetime as dt
 
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
-from sellerloop.records.models import Activity, Transcript, Utterance
+from sellerloop.records.models import Activity, FieldChange, Transcript, Utterance
 from tests.agents.test_next_action_reads_the_deal import MALIK, SELLER, _book
 from tests.agents.test_research_and_prep import _check_grounded
 
@@ -58,3 +58,31 @@ def test_an_email_of_ours_weeks_later_is_no_recap_of_the_call(session, store):
                          body="Hi Malik, checking in.", participants=[SELLER, dict(MALIK, role="to")]))
     [email] = _follow_up(session)
     assert email.artifact == "email"
+
+
+def test_the_plan_signs_on_the_date_the_customer_gave_after_the_record_was_set(session, store):
+    _book(session)
+    _call(session)
+    session.add(Utterance(transcript_id="t1", seq=4, speaker="Malik Reyes", role="customer",
+                          text="Procurement can't sign before June 15, 2018, so let's move the close to then."))
+    plan = _plan(session)
+    assert plan.due == "2018-06-15" and plan.label.startswith("Signature · the date the customer gave on 2018-02-20")
+    assert "(the record still says 2018-04-30)" in plan.label and plan.text.startswith("Malik Reyes: Procurement")
+
+
+def test_a_close_date_set_after_the_customer_spoke_is_the_plans_date(session, store):
+    _book(session)
+    _call(session)
+    session.add(Utterance(transcript_id="t1", seq=4, speaker="Malik Reyes", role="customer",
+                          text="Procurement can't sign before June 15, 2018."))
+    session.add(FieldChange(object_type="opportunity", record_id="d1", field="close_date", old_value="2018-06-15",
+                            new_value="2018-04-30", changed_at=dt.datetime(2018, 2, 22, 9), changed_by="Sam Seller"))
+    plan = _plan(session)
+    assert plan.due == "2018-04-30" and plan.label == "Signature · the deal's close date"
+
+
+def _plan(session):
+    session.commit()
+    run = run_agent(session=session, use_case="follow-up", subject=Subject(type="opportunity", id="d1"))
+    _check_grounded(session, run)
+    return next(i for i in run.items if i.section == "plan" and i.label.startswith("Signature"))

@@ -8,7 +8,9 @@ Sections:
   `content` (what `--eml FILE` writes) whose body, `text`, quotes the promises in the words they were said;
   when we already emailed the deal within RECAP_DAYS after the call, no draft: an item saying the recap went;
 - tasks: for the seller, one per promise: do what we promised, check on what the customer promised;
-- plan: the mutual action plan, every promise as a step with its owner and date, then the close date.
+- plan: the mutual action plan, every promise as a step with its owner and date, then the signature: on the date
+  the customer gave last when they gave one after the close date was set (the deal read's signature_date), else
+  on the close date of record.
 
 The call is the transcript given, else the deal's latest transcript, else (a deal with no recorded call) the
 notes of its latest meeting or call. Only names, dates and numbers that are in the cited quotes appear in the
@@ -35,9 +37,10 @@ from sellerloop.errors import BadInput
 from sellerloop.evidence.commitments import Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, by_customer, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
-from sellerloop.evidence.deals import book_context
+from sellerloop.evidence.deals import book_context, load_deal
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import activity_heading, cite_whole, utterance_line
+from sellerloop.evidence.timeline import DealRead, read_deal
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import (
     Activity,
@@ -128,8 +131,10 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
         _email_fact(facts, cite, call=call, promises=promises, sender=sender, sellers=sellers,
                     deal_contacts=deal_contacts, account_contacts=account_contacts)
     _task_facts(facts, cite, call=call, promises=promises, sender=sender)
+    read = (read_deal(load_deal(session=session, opportunity=opportunity), as_of=call.book_day or call.day)
+            if opportunity is not None else None)
     _plan_facts(facts, cite, call=call, promises=promises, opportunity=opportunity, deal_roles=deal_roles,
-                sender=sender)
+                sender=sender, read=read)
 
     subject = (Subject(type="opportunity", id=opportunity.id) if opportunity is not None
                else Subject(type="transcript", id=call.id))
@@ -500,21 +505,30 @@ def _task_facts(facts: FactList, cite: _Citer, *, call: _Call, promises: list[Co
 
 def _plan_facts(facts: FactList, cite: _Citer, *, call: _Call, promises: list[Commitment],
                 opportunity: Opportunity | None, deal_roles: list[tuple[Contact, str | None]],
-                sender: User | None) -> None:
+                sender: User | None, read: DealRead | None) -> None:
     ordered = sorted(enumerate(promises), key=lambda pair: (pair[1].due or dt.date.max, pair[0]))
     for _, promise in ordered:
         side = "Customer step" if promise.by_customer else "Seller step"
         facts.add("plan", f"{promise.who}: {_action(promise)}", _sources(promise, cite, names=promise.who),
                   label=side if promise.due else f"{side} · no date given", artifact="mutual_action_plan",
                   owner=promise.who, due=_iso(promise.due))
-    if (opportunity is not None and opportunity.is_open and opportunity.close_date
-            and opportunity.close_date >= call.day):
-        signer = _signer(deal_roles)
+    if opportunity is None or not opportunity.is_open:
+        return
+    signer = _signer(deal_roles)
+    owner = signer.name if signer else (sender.name if sender else None)
+    # The latest word on the signature date: a date the customer gave after the record was last set wins.
+    said = read.signature_date() if read is not None else None
+    if said is not None and said.day >= call.day:
+        facts.add("plan", said.statement.quote, [said.statement.source],
+                  label=f"Signature · the date the customer gave on {said.statement.when:%Y-%m-%d}"
+                        + (f" (the record still says {opportunity.close_date.isoformat()})"
+                           if opportunity.close_date else ""),
+                  artifact="mutual_action_plan", owner=owner, due=said.day.isoformat())
+    elif opportunity.close_date and opportunity.close_date >= call.day:
         facts.add("plan", f"Close date on record: {opportunity.close_date.isoformat()}.",
                   [cite(f"opportunity:{opportunity.id}/field/close_date")],
                   label="Signature · the deal's close date", artifact="mutual_action_plan",
-                  owner=signer.name if signer else (sender.name if sender else None),
-                  due=opportunity.close_date.isoformat())
+                  owner=owner, due=opportunity.close_date.isoformat())
 
 
 def _signer(deal_roles: list[tuple[Contact, str | None]]) -> Contact | None:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from sellerloop.evidence.conversation import Statement, deal_evidence_statements
+from sellerloop.evidence.dates import date_mentions
 from sellerloop.evidence.deals import DealEvidence
 from sellerloop.records.models import CLOSED_STAGES, STAGES, Activity, Contact, FieldChange, StageChange
 
@@ -56,8 +57,10 @@ _worth_reading = re.compile(
     r"\$|\b(?:budget|freez|frozen|not this|next (?:year|quarter)|on hold|on ice|front-?runner|leaning|going (?:with|"
     r"another)|paus|deprioriti|sign|push|evaluat|looking at|talking to|considering|speaking with|compar|demo from|"
     r"quote from|proposal from|went with|chose|switch|use[sd]?\b|using\b|offered us|came in|shortlist|on the list|"
-    r"already has|presented|cheaper|connector|differ|against|versus|vs\b|win\b|won\b|lose\b|lost\b|competing)",
+    r"already has|presented|cheaper|connector|differ|against|versus|vs\b|win\b|won\b|lose\b|lost\b|competing|"
+    r"clos)",
     re.I)
+_SIGNATURE = re.compile(r"\b(sign|signs|signed|signing|signature|close|closing)\b", re.I)
 _MONEY = r"\$\s?(\d[\d,]*(?:\.\d+)?)\s*(k|K|m|M)?\b"
 # An amount the customer calls their budget, or says they set aside, allocated or can spend.
 _BUDGET = re.compile(r"\b(?:budget(?:ed)?|set aside|allocated|approved|can spend|have)\b[^.?!$]{0,40}?" + _MONEY
@@ -102,8 +105,9 @@ class Person:
 class Mention:
     """Something the customer said that a seller must act on, with the statement it rests on."""
 
-    value: str  # the competitor's name, the risk words, or the budget amount as written
+    value: str  # the competitor's name, the risk words, the budget amount or the date as written
     statement: Statement
+    day: dt.date | None = None  # for a date the customer gave: the day it means
 
 
 @dataclass
@@ -116,6 +120,7 @@ class DealRead:
     competitors: list[Mention] = field(default_factory=list)  # first mention of each, oldest first
     risks: list[Mention] = field(default_factory=list)  # oldest first
     budgets: list[Mention] = field(default_factory=list)  # oldest first
+    signature_dates: list[Mention] = field(default_factory=list)  # dates the customer gave for signing, oldest first
 
     @property
     def closed(self) -> str | None:
@@ -142,6 +147,18 @@ class DealRead:
         budget = money_value(newest.value)
         return (budget, float(amount), newest) if budget is not None and budget < amount else None
 
+    def signature_date(self) -> Mention | None:
+        """The signature date the customer gave last, when they gave it after the close date was last set and it
+        is another day: the plan's date, until someone updates the record."""
+        if not self.signature_dates:
+            return None
+        newest = self.signature_dates[-1]
+        set_on = max((c.changed_at for c in self.deal.field_changes if c.field == "close_date"), default=None)
+        said = newest.statement.when
+        if set_on is not None and said is not None and said <= set_on:
+            return None
+        return newest if newest.day != self.deal.opportunity.close_date else None
+
     def economic_buyer(self) -> Person | None:
         return next((p for p in self.people if p.economic_buyer), None)
 
@@ -154,7 +171,19 @@ def read_deal(deal: DealEvidence, *, as_of: dt.date) -> DealRead:
     return DealRead(deal=deal, as_of=as_of, waiting=_waiting(deal, as_of), slips=_slips(deal),
                     people=_people(deal, as_of), competitors=_competitors(statements),
                     risks=[Mention(m.group(0), s) for s in customer if (m := _RISK.search(s.text))],
-                    budgets=[Mention(m.group(0), s) for s in customer if (m := _BUDGET.search(s.text))])
+                    budgets=[Mention(m.group(0), s) for s in customer if (m := _BUDGET.search(s.text))],
+                    signature_dates=_signature_dates(customer))
+
+
+def _signature_dates(customer: list[Statement]) -> list[Mention]:
+    """Days the customer named for signing or closing: "procurement can't sign before August 2, 2018"."""
+    found = []
+    for s in customer:
+        if _SIGNATURE.search(s.text):
+            days = [d for d in date_mentions(s.text, today=s.when.date() if s.when else None) if d.day]
+            if days:
+                found.append(Mention(days[-1].text, s, days[-1].day))
+    return found
 
 
 def money_value(text: str) -> float | None:
