@@ -21,9 +21,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from sellerloop.evidence.commitments import Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, deal_evidence_statements
 from sellerloop.evidence.dates import date_mentions
 from sellerloop.evidence.deals import DealEvidence
+from sellerloop.evidence.words import content_words
 from sellerloop.records.models import CLOSED_STAGES, STAGES, Activity, Contact, FieldChange, StageChange
 
 TOUCH_KINDS = ("email", "meeting", "call")
@@ -110,6 +112,15 @@ class Mention:
     day: dt.date | None = None  # for a date the customer gave: the day it means
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """A commitment on the deal and what became of it, read from what was said and sent after it."""
+
+    commitment: Commitment
+    status: str  # done, overdue or open
+    done_in: Statement | None = None  # the later statement that shows it done
+
+
 @dataclass
 class DealRead:
     deal: DealEvidence
@@ -121,6 +132,7 @@ class DealRead:
     risks: list[Mention] = field(default_factory=list)  # oldest first
     budgets: list[Mention] = field(default_factory=list)  # oldest first
     signature_dates: list[Mention] = field(default_factory=list)  # dates the customer gave for signing, oldest first
+    _commitments: list[Tracked] | None = field(default=None, repr=False)
 
     @property
     def closed(self) -> str | None:
@@ -146,6 +158,23 @@ class DealRead:
         newest = self.budgets[-1]
         budget = money_value(newest.value)
         return (budget, float(amount), newest) if budget is not None and budget < amount else None
+
+    def commitments(self) -> list[Tracked]:
+        """Every promise and agreed term on the deal, oldest first, each done, overdue or open. Worked out when
+        asked (it reads every sentence of the deal): the agents that show commitments ask, run-all does not."""
+        if self._commitments is None:
+            statements = [s for s in deal_evidence_statements(self.deal)
+                          if s.when is None or s.when.date() <= self.as_of]
+            # A promise needs a future ("I'll", "we will", "let me") or a named person's to-do ("Maria to send"):
+            # only those statements are parsed; every statement stays a witness that one was done.
+            promising = [s for s in statements if _MAY_PROMISE.search(s.text)]
+            # The deal's people, not every user: the names become one pattern, compiled per deal.
+            owner = [self.deal.owner.name] if self.deal.owner else []
+            people = [*(c.name for c, _ in self.deal.contacts), *owner, *{s.speaker for s in statements}]
+            sellers = [name for name in people if name in self.deal.user_names]
+            found = find_commitments(promising, people=people, sellers=sellers) if promising else []
+            self._commitments = [_track(c, statements, self.as_of) for c in found]
+        return self._commitments
 
     def signature_date(self) -> Mention | None:
         """The signature date the customer gave last, when they gave it after the close date was last set and it
@@ -173,6 +202,30 @@ def read_deal(deal: DealEvidence, *, as_of: dt.date) -> DealRead:
                     risks=[Mention(m.group(0), s) for s in customer if (m := _RISK.search(s.text))],
                     budgets=[Mention(m.group(0), s) for s in customer if (m := _BUDGET.search(s.text))],
                     signature_dates=_signature_dates(customer))
+
+
+_MAY_PROMISE = re.compile(r"\b(?:will|shall|going to|let me)\b|['’]ll\b|\b[A-Z][\w'-]+ to [a-z]")
+DONE_OVERLAP = 2  # content words a later statement shares with the promised action to show it done
+
+
+# Words that say something was delivered, not promised again ("Next step: Zane to send ..." is no delivery).
+_DELIVERED = re.compile(r"\b(attached|attaching|enclosed|sent|here is|here's|here are|shared|forwarded|done|"
+                        r"completed|finished|booked|scheduled|set up|went through|as promised)\b", re.I)
+_PROMISED_AGAIN = re.compile(r"\b(will|going to|next step|can|could|would)\b|['’]ll\b", re.I)
+
+
+def _track(c: Commitment, statements: list[Statement], as_of: dt.date) -> Tracked:
+    """Done when a later statement of the same side says it delivered the action's words ("I'll send the updated
+    proposal" -> "Attached is the updated proposal"); else overdue once its day has passed; else open."""
+    words = set(content_words(c.what))
+    said = c.statement.when
+    for later in statements:
+        if later.by_customer != c.by_customer or later is c.statement or (said and later.when and later.when <= said):
+            continue
+        if _DELIVERED.search(later.text) and not _PROMISED_AGAIN.search(later.text) \
+                and len(words & set(content_words(later.text))) >= min(DONE_OVERLAP, len(words)):
+            return Tracked(c, "done", later)
+    return Tracked(c, "overdue" if c.due is not None and c.due < as_of else "open")
 
 
 def _signature_dates(customer: list[Statement]) -> list[Mention]:
