@@ -5,6 +5,10 @@ demands that each fact of a claim appears in a cited quote, so both sides are no
 
 - numbers and amounts: 1,000 = 1000 = 1k; $1.2M = 1,200,000 = 1.2 million; 15% = 15 percent. An amount with a
   currency matches the same value with that currency or with none ("amount: 12000" supports "$12,000").
+- numbers written as words: thirty = 30, a dozen = 12, two hundred = 200, twenty-five = 25 (both sides).
+- units: a number followed by a unit (days, weeks, months, years, hours; seats, users, licences; people,
+  employees, staff) is that number *of that unit*: "30 days" needs a quote's 30 followed by days, not weeks.
+  A bare number in a claim matches the number whatever its unit in the quote.
 - dates: 2017-12-08 = December 8, 2017 = 8 December 2017 = Dec 8 = 12/08/2017 = Friday, December 8. A date
   without a year matches any quote date with that month and day; a bare year matches a full date in that year.
 - names and titles: their words, lower-cased, lightly stemmed and with title acronyms spelled out (CFO = Chief
@@ -25,8 +29,11 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from sellerloop.evidence.words import (
+    NUMBER_WORDS,
     STOPWORDS,
     TITLE_ACRONYMS,
+    UNIT_SKIPPED,
+    UNITS,
     canonical_words,
     content_words,
 )
@@ -120,6 +127,16 @@ _DATE_START = re.compile(r"""[\dJFMASONDTW](?<![\w/.,-][\dJFMASONDTW])  # a digi
       |(?<=O)(?=ct)|(?<=N)(?=ov)|(?<=D)(?=ec)|(?<=T)(?=ue|hu)|(?<=W)(?=ed))""", re.VERBOSE)
 _CAP = r"[A-ZÀ-ÖØ-Þ](?:[\w&'’-]*[\w&])?"
 NAME = re.compile(rf"{_CAP}(?:[ \t]+(?:(?:of|de|da|van|von|der|den|du|la|le|&)[ \t]+)?{_CAP})*")
+# Numbers written as words: a run of number words ("two hundred", "twenty-five", "a dozen"); evaluated by
+# _word_value. Hand-written: the libraries that read number words (word2number, text2num) read one number from
+# a string given to them, not numbers found in running text, and are one more dependency for thirty lines.
+_NUMBER_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+NUMBER_WORD = re.compile(rf"\b(?:an?[ \t]+(?=(?:hundred|thousand|million|billion|dozen)\b))?(?:{_NUMBER_WORD})"
+                         rf"(?:(?:[ \t]+and[ \t]+|[ \t]+|-)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"[ \t-]*([A-Za-z]+)")
+# "one" that is not a count: "one of them", "the one who", "no one".
+_PRONOUN_ONE = re.compile(r"(?:\b(?:the|no|any|each|every|which|this|that|someone|anyone)[ \t]+)one\b"
+                          r"|\bone(?=[ \t]+(?:of|another|who|that|which)\b|[ \t]*[.,;:!?)]|[ \t]*$)", re.IGNORECASE)
 _SENTENCE_END = ".!?:;\n\"“”‘'(•*–—>|"
 _GAP = "\x1f"  # stands in for a fact already taken: no word character, no space, no sentence end
 
@@ -210,6 +227,54 @@ def _number(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
         return ("amount", frozenset({f"n:{value}", f"m:{currency}:{value}"}),
                 frozenset({f"m:{value}", f"m:{currency}:{value}"}))
     return "number", frozenset({f"n:{value}", f"m:{value}"}), frozenset({f"n:{value}"})
+
+
+def _word_value(text: str) -> int:
+    """The value of a NUMBER_WORD match: "two hundred and five" = 205, "a dozen" = 12, "twenty-five" = 25."""
+    total = current = 0
+    for word in re.split(r"[ \t-]+", text.lower()):
+        value = NUMBER_WORDS.get(word)
+        if word in ("a", "an"):
+            current = 1
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "dozen":
+            current = (current or 1) * 12
+        elif word in ("thousand", "million", "billion"):
+            total += (current or 1) * SCALES[word]
+            current = 0
+        elif value is not None:
+            current += value
+    return total + current
+
+
+def number_words(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, value) of each number written as words; "one" only where it counts something."""
+    return [(m.start(), m.end(), _word_value(m[0])) for m in NUMBER_WORD.finditer(text)
+            if m[0].lower() != "one" or not _is_pronoun_one(text, m)]
+
+
+def _is_pronoun_one(text: str, m: re.Match) -> bool:
+    return any(p.start() <= m.start() < p.end() for p in _PRONOUN_ONE.finditer(text, max(0, m.start() - 9),
+                                                                               min(len(text), m.end() + 12)))
+
+
+def unit_after(text: str, end: int) -> tuple[str, ...]:
+    """The unit a number at text[:end] counts ("14 working days" -> day), from the next three words; none when
+    no unit word follows ("40 engineers" counts engineers, which a quote's 40 anything may support)."""
+    at = end
+    for _ in range(3):
+        m = _UNIT_WORD.match(text, at)
+        if not m:
+            return ()
+        word = m[1].lower()
+        units = UNITS.get(word)
+        if units:
+            return units
+        if word not in UNIT_SKIPPED:
+            return ()
+        at = m.end()
+    return ()
 
 
 def _month(name: str) -> int:
@@ -328,8 +393,18 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
     spans = []
     for m in NUMBER.finditer(rest):
         kind, accepted, _ = _number(m[0])
+        units = unit_after(rest, m.end()) if kind == "number" else ()
+        if units:
+            value = next(iter(accepted - {key for key in accepted if key.startswith("m:")}))
+            accepted = frozenset(f"{value}:{unit}" for unit in units)
         found.append((m.start(), Fact(kind, m[0].strip(), accepted)))
         spans.append(m.span())
+    for start, end, value in number_words(rest):
+        units = unit_after(rest, end)
+        accepted = (frozenset(f"n:{value}:{unit}" for unit in units) if units
+                    else frozenset({f"n:{value}", f"m:{value}"}))
+        found.append((start, Fact("number", rest[start:end], accepted)))
+        spans.append((start, end))
     rest = _blank(rest, spans)
     spans = []
     for m in _titles(rest):
@@ -386,6 +461,14 @@ def _quote_keys(text: str) -> frozenset[str]:
         if found:
             keys |= found[1]
             spans.append(m.span())
-    for m in NUMBER.finditer(_blank(text, spans)):
-        keys |= _number(m[0])[2]
+    rest = _blank(text, spans)
+    for m in NUMBER.finditer(rest):
+        kind, _, offered = _number(m[0])
+        keys |= offered
+        if kind == "number":
+            value = next(iter(offered))
+            keys.update(f"{value}:{unit}" for unit in unit_after(rest, m.end()))
+    for _, end, value in number_words(rest):
+        keys.add(f"n:{value}")
+        keys.update(f"n:{value}:{unit}" for unit in unit_after(rest, end))
     return frozenset(keys)

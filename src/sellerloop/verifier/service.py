@@ -22,7 +22,7 @@ lower bar would let hallucinations through. It rescues close rewordings only; th
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +33,9 @@ from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.conversation import sentences
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import resolve_source
+from sellerloop.evidence.words import canonical_words
 from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, found_in, quote_index
+from sellerloop.verifier.meaning import meaning_conflict, speaker_of
 from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
 
 
@@ -49,13 +51,17 @@ class ClaimLike(Protocol):
     sources: Sequence[SourceRef]
 
 
-def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], facts_only: bool = False) -> Verdict:
+def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], facts_only: bool = False,
+                 record_names: Sequence[str] = (), speakers: Mapping[str, str] | None = None) -> Verdict:
     """Check one claim against the quote of each source it cites. `quotes` maps a cited URI to its quote text,
     or to None when the source does not exist. Pure: no store, no I/O (unless the semantic check is on).
 
-    facts_only: check only that the claim's facts are in the quotes, not that its other words are. For text
-    that is the agent's own wording around facts (a question, a draft), where word overlap means nothing;
-    such text with no facts in it needs no source at all."""
+    facts_only: check only that the claim's facts are in the quotes, not that its other words are, nor what
+    it says about them. For text that is the agent's own wording around facts (a question, a draft), where
+    word overlap means nothing; such text with no facts in it needs no source at all.
+    record_names: the names of the record the claim is placed on (its account, its opportunity): a claim may
+    name them though its quote does not repeat them.
+    speakers: who said or wrote each cited URI's quote, where the quote does not say (meaning.py)."""
     facts, words = analyse_claim(claim.text)
     shown = [fact.text for fact in facts]
     uris = list(dict.fromkeys(ref.uri for ref in claim.sources))
@@ -74,7 +80,8 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
         holders = [uri for uri, index in indexes if found_in(fact, index)]
         if holders:
             where.update(dict.fromkeys(holders))
-        else:
+        elif not (fact.phrase and (record_names or speakers)
+                  and _named_by_context(fact, record_names, (speakers or {}).values(), indexes)):
             absent.append(fact)
     if absent:  # decided: the overlap is not worked out (Verdict.overlap stays 0)
         return Verdict(supported=False, why=f"{_join(map(str, absent))} not in any cited quote", facts=shown)
@@ -86,11 +93,16 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
         return Verdict(supported=True, why=f"{found} (facts checked; the wording is the agent's own)",
                        facts=shown)
     share = f"{_percent(overlap)} of the claim's words (besides its facts) appear in the quotes"
+    need = f"(need {_percent(settings.min_overlap)})"
+    if overlap < settings.min_overlap and not settings.semantic:
+        return Verdict(supported=False, why=f"only {share} {need}", facts=shown, overlap=overlap)
+    # Worked out only for a claim its words would pass: most refused claims never need it.
+    conflict = meaning_conflict(claim.text, [quotes[uri] for uri in uris], speakers=speakers, uris=uris,
+                                record_names=record_names)
+    if conflict:
+        return Verdict(supported=False, why=f"{found}, but {conflict}", facts=shown, overlap=overlap)
     if overlap >= settings.min_overlap:
         return Verdict(supported=True, why=f"{found}; {share}", facts=shown, overlap=overlap)
-    need = f"(need {_percent(settings.min_overlap)})"
-    if not settings.semantic:
-        return Verdict(supported=False, why=f"only {share} {need}", facts=shown, overlap=overlap)
     similarity = max(_similarity(claim.text, quotes[uri]) for uri in uris)
     if similarity >= settings.min_similarity:
         return Verdict(supported=True, facts=shown, overlap=overlap, similarity=similarity,
@@ -101,14 +113,16 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
 
 
 def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
-                  facts_only: Sequence[bool] | None = None) -> list[Verdict]:
+                  facts_only: Sequence[bool] | None = None, record_names: Sequence[str] = ()) -> list[Verdict]:
     """Check claims against the store: each cited URI is resolved; a quote given with a source must appear
     verbatim in the source's text and is then what the claim is checked against, otherwise the whole text is.
-    `facts_only[i]` applies verify_claim's facts_only to claim i."""
+    `facts_only[i]` applies verify_claim's facts_only to claim i; `record_names` are the names of the record
+    the claims are placed on (verify_claim)."""
     texts: dict[str, str | None] = {}  # each source is resolved once, however many claims cite it
     verdicts = []
     for index, claim in enumerate(claims):
         quotes: dict[str, str | None] = {}
+        speakers: dict[str, str] = {}  # who said each quote, which a quoted piece no longer shows
         bad_quote = None
         for ref in claim.sources:
             if ref.uri not in texts:
@@ -116,6 +130,8 @@ def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
             text = texts[ref.uri]
             if text is not None and ref.quote is not None and ref.quote not in text:
                 bad_quote = bad_quote or ref.uri
+            elif text is not None and ref.quote is not None and ref.uri not in speakers:
+                speakers[ref.uri] = speaker_of(text, ref.quote)
             piece = text if text is None or ref.quote is None else ref.quote
             if piece is not None and quotes.get(ref.uri) is not None:
                 piece = f"{quotes[ref.uri]}\n{piece}"  # two quotes from one source both count
@@ -124,8 +140,8 @@ def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
             verdicts.append(Verdict(supported=False, why=f"quote not found in {bad_quote}",
                                     facts=[fact.text for fact in claim_facts(claim.text)]))
             continue
-        verdicts.append(verify_claim(claim=claim, quotes=quotes,
-                                     facts_only=bool(facts_only and facts_only[index])))
+        verdicts.append(verify_claim(claim=claim, quotes=quotes, facts_only=bool(facts_only and facts_only[index]),
+                                     record_names=record_names, speakers=speakers))
     return verdicts
 
 
@@ -134,6 +150,42 @@ def _source_text(session: Session, uri: str) -> str | None:
         return resolve_source(session=session, uri=uri).text
     except BadInput:  # unknown record, or not a URI at all: either way there is no such source
         return None
+
+
+_JOINERS = frozenset("of at from for de la van von the and &".split())
+
+
+def _named_by_context(fact: Fact, record_names: Sequence[str], speakers: Iterable[str],
+                      indexes: list[tuple[str, QuoteIndex]]) -> bool:
+    """The name is the record's own ("Cancity" on Cancity's page), or the record's name joined to a name the
+    quotes hold ("Sara Bianchi of Cancity", "Cancity's Sara Bianchi"), or the name of who said the quote: a
+    claim may place a quote on its record, and say who said it, without the quote repeating either name."""
+    said_by = [_record_phrase(name) for name in speakers if name]
+    if any(fact.phrase in speaker for speaker in said_by):
+        return True
+    for name in record_names:
+        record = _record_phrase(name)
+        if fact.phrase in record:
+            return True
+        if record.strip() and record in fact.phrase:
+            pieces = [_trim_joiners(piece.split()) for piece in fact.phrase.split(record)]
+            if all(any(f" {piece} " in phrase for phrase in [*(i.phrase for _, i in indexes), *said_by])
+                   for piece in pieces if piece):
+                return True
+    return False
+
+
+def _trim_joiners(words: list[str]) -> str:
+    while words and words[0] in _JOINERS:
+        words = words[1:]
+    while words and words[-1] in _JOINERS:
+        words = words[:-1]
+    return " ".join(words)
+
+
+@lru_cache(maxsize=1 << 10)
+def _record_phrase(name: str) -> str:
+    return " " + " ".join(canonical_words(name)) + " "
 
 
 def _overlap(words: tuple[str, ...], indexes: list[QuoteIndex]) -> float:
@@ -150,6 +202,8 @@ def _facts_found(facts: Sequence[Fact], where: list[str]) -> str:
     if not facts:
         return "no numbers, dates, names or titles to check"
     listed = ", ".join(fact.text for fact in facts)
+    if not where:
+        return f"{'the one fact' if len(facts) == 1 else f'all {len(facts)} facts'} ({listed}) named by the record"
     if len(facts) == 1:
         return f"the one fact ({listed}) found in {', '.join(where)}"
     return f"all {len(facts)} facts ({listed}) found in {', '.join(where)}"

@@ -1,0 +1,451 @@
+"""What a claim says about its facts, against what the quote says: the checks the fact gate and the word overlap
+cannot make, because a falsified claim keeps every fact and nearly every word of its quote.
+
+Each part of the claim (a clause: sentences split at ";", ":", "but", "so", "because", ...) is aligned with the
+quote clause that shares most of its content words, and the two must agree on
+1. polarity: negation (not, n't, never, no, without, unable, ...) and antonyms (approved/frozen, before/after,
+   above/below ...). Each difference is a flip; an odd number of flips is a contradiction, so "won't finish
+   before April 9" still supports "finishes after April 9" (two flips) but not "finishes before April 9";
+2. time units: "months of work" is not "weeks of work" (numbered units are facts, see facts.py);
+3. who said it: a claim that has a person say, ask, promise or do ("Zara said", "Zara will send") what the quote
+   has someone else say (a transcript line's speaker, an email's sender, "Heard from X that") is refused. A
+   quote in the first person ("I'll send ...") makes its speaker the subject;
+4. argument order: with an asymmetric verb (acquires, replaces, reports to, sends to, ...), the people and
+   companies around it must stand in the quote's order ("by" between them reverses it: the passive);
+5. the role of each date: a date the quote gives as a signature, start, renewal, review, meeting, ... must not be
+   claimed as another ("renewal on 1 March, pilot starts 12 Feb" does not support "the pilot starts 1 March").
+
+Deterministic and lexical (no model): the word lists are in evidence/words.py. A check that cannot align a
+claim clause (no shared content word) says nothing about it: the fact gate and the overlap already decided.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from sellerloop.evidence.words import (
+    ANTONYMS,
+    ASYMMETRIC_VERBS,
+    DATE_ROLES,
+    FIRST_PERSON,
+    NEGATIONS,
+    SPEECH_VERBS,
+    SUBJECT_VERBS,
+    TIME_UNITS,
+    TOKEN,
+    canonical,
+    content_words,
+)
+from sellerloop.verifier.facts import DATE, _DATE_START, _date, _scan, claim_facts
+
+# A transcript line as sources render it ("[01:23] Dana Whitfield: text", "[#4] Dana: text"), or as agents
+# quote it, without the time ("Dana Whitfield: text": capitalised words only, and not a label like "Reminder:").
+_LINE = re.compile(r"^(?:\[[^\]\n]{1,12}\][ \t]*(?P<speaker>[^:\n]{1,80}?)"
+                   r"|(?!(?:Reminder|Agenda|Subject|Note|Notes|Next|Attendees|From|To|Cc|Re|Fwd|Update|Summary"
+                   r"|Action|Ticket|Error|Closed|Important|Update|Recap|Status|Warning)\b)"
+                   r"(?P<named>[A-Z][\w'’.-]*(?:[ \t][A-Z][\w'’.-]*){0,3})):[ \t]+(?P<text>.*)$")
+_FROM = re.compile(r"^From:[ \t]*(?P<name>[^<\n]+?)[ \t]*(?:<[^>\n]*>)?[ \t]*$", re.MULTILINE)
+_HEADER = re.compile(r"^(?:From|To|Cc|Bcc|Attendees|Subject|(?:Email|Meeting|Call|Note|Task) on)\b")
+# Someone reported inside a note or a signal: "Heard from X that ...", "X said ...".
+_REPORTED = re.compile(r"(?:\bheard from|\baccording to)[ \t]+(?P<a>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})"
+                       r"|(?P<b>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})[ \t]+(?:said|says|told|asked|wrote)\b")
+_SENTENCE = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z\"'“(\[])|[ \t]*\n[ \t]*")
+_CLAUSE = re.compile(r"[ \t]*[;:][ \t]+|,?[ \t]+(?=(?:but|so|because|although|though|whereas|while|yet)[ \t])"
+                     r"|,[ \t]+(?=(?:and|which|then)[ \t])|[ \t]+[—–][ \t]+"
+                     # "and" opening a second predicate: "has the contract and no comments yet"
+                     r"|[ \t]+(?=and[ \t]+(?:no|not|never|none|nobody|nothing|without|has|have|had|is|are|was"
+                     r"|were|will|would|can|could|does|did|do)\b)")
+# "by", "until" before a date mean "before" it: "send it by May 3" is contradicted by "send it after May 3".
+_BY_DATE = re.compile(r"\b(?:by|until|till|no later than)(?=[ \t]+(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr"
+                      r"|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b|\d))", re.IGNORECASE)
+# A comparison whose two sides must stay in place: "email over calls", "days instead of minutes".
+_COMPARED = re.compile(r"([^\W\d_]+)[ \t]+(?:over|than|instead[ \t]+of|rather[ \t]+than|versus|vs\.?)[ \t]+"
+                       r"(?:the[ \t]+|a[ \t]+)?([^\W\d_]+)", re.IGNORECASE)
+_DIRECTED = re.compile(r"\b(from|to|into|by)[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
+# A person doing or saying something in a claim: a capitalised run just before a subject verb.
+_SUBJECT = re.compile(r"(?P<name>[A-Z][\w'’-]*(?:[ \t]+(?:[A-Z][\w'’-]*|of|de|van|von))*)"
+                      r"(?:[ \t]*\([^)]{0,80}\))?(?:,[^,;.]{1,60},)?[ \t]+(?:(?:has|had|also|then|just)[ \t]+)?"
+                      r"(?P<verb>[a-z]+|'ll|’ll)\b")
+_ANAPHORA = re.compile(r"\b(?:that|this|the same)[ \t]+(?:date|day)\b|\bthen\b", re.IGNORECASE)
+
+
+class Clause(NamedTuple):
+    text: str
+    words: frozenset[str]  # content words, canonical
+    tokens: tuple[str, ...]  # every word, lower case, in order
+    negated: bool  # an odd number of negations
+    speaker: str  # who said or wrote it, when the source says ("" otherwise)
+    sentence: str  # the sentence it is part of (dates' roles may be named in the next clause)
+
+
+def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str, str] | None = None,
+                     uris: Sequence[str] = (), record_names: Sequence[str] = ()) -> str | None:
+    """Why the claim misstates its quotes, or None. `speakers` maps a cited URI to who said or wrote its quote,
+    for quotes that do not carry it themselves (a quoted utterance without its "Speaker:" prefix);
+    `record_names` are the names of the record the claim is placed on, which it may add to what a quote says."""
+    quote_clauses: list[Clause] = []
+    for n, quote in enumerate(quotes):
+        default = (speakers or {}).get(uris[n], "") if n < len(uris) else ""
+        quote_clauses.extend(clauses_of(quote, default))
+    if not quote_clauses:
+        return None
+    reason = _direction(claim, quote_clauses)
+    if reason:
+        return reason
+    for part in claim_clauses(claim):
+        if len(part.words) < 1:
+            continue
+        best = _aligned(part, quote_clauses)
+        if not best:
+            continue
+        reason = (_polarity(part, best) or _time_unit(part, best) or _speaker(part, best)
+                  or _someone_else(part, best, record_names) or _argument_order(part, best) or _compared(part, best)
+                  or _date_swap(part, best) or _date_role(part, quote_clauses))
+        if reason:
+            return reason
+    return None
+
+
+# --- the two sides -------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1 << 12)
+def clauses_of(text: str, default_speaker: str = "") -> tuple[Clause, ...]:
+    """A quote's clauses, each with who said it. Cached: many claims cite the same few sources."""
+    author = _FROM.search(text)
+    author_name = author["name"].strip() if author else default_speaker
+    found: list[Clause] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or _HEADER.match(line):
+            continue
+        m = _LINE.match(line)
+        speaker, body = ((m["speaker"] or m["named"]).strip(), m["text"]) if m else (author_name, line)
+        for sentence in _SENTENCE.split(body):
+            reported = _REPORTED.search(sentence)
+            who = (reported["a"] or reported["b"]) if reported else speaker
+            found.extend(_clauses(sentence, who))
+    return tuple(found)
+
+
+def speaker_of(text: str, quote: str) -> str:
+    """Who said or wrote `quote`, a piece of the source `text`: the speaker of the transcript line it is part
+    of, or the email's sender; "" when the source does not say (a note, a signal, a record's fields)."""
+    at = text.find(quote)
+    if at < 0:
+        return ""
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", at)
+    m = _LINE.match(text[line_start: line_end if line_end >= 0 else len(text)])
+    if m:
+        return (m["speaker"] or m["named"]).strip()
+    author = _FROM.search(text)
+    return author["name"].strip() if author else ""
+
+
+@lru_cache(maxsize=1 << 14)
+def claim_clauses(text: str) -> tuple[Clause, ...]:
+    return tuple(clause for sentence in _SENTENCE.split(text) for clause in _clauses(sentence, ""))
+
+
+def _clauses(sentence: str, speaker: str) -> list[Clause]:
+    result = []
+    for piece in _CLAUSE.split(sentence):
+        if not piece or not piece.strip():
+            continue
+        tokens = tuple(token.lower().replace("’", "'") for token in TOKEN.findall(_BY_DATE.sub("before", piece)))
+        negations = sum(token in NEGATIONS or token.endswith("n't") for token in tokens)
+        result.append(Clause(piece, frozenset(content_words(piece)), tokens, negations % 2 == 1, speaker,
+                             sentence))
+    return result
+
+
+def _aligned(part: Clause, quote: list[Clause]) -> list[Clause]:
+    """The quote clauses sharing most content words with the claim clause (ties: all of them)."""
+    best, score = [], 0
+    for clause in quote:
+        shared = len(part.words & clause.words)
+        if shared > score:
+            best, score = [clause], shared
+        elif shared == score and shared:
+            best.append(clause)
+    return best
+
+
+# --- the checks: each returns why the claim clause contradicts every aligned quote clause, or None --------------
+
+def _polarity(part: Clause, aligned: list[Clause]) -> str | None:
+    reasons = []
+    for clause in aligned:
+        flips = [f"it says {_side(part, pair)} where the quote says {_side(clause, pair)}"
+                 for pair in _antonyms_differing(part, clause)]
+        if part.negated != clause.negated:
+            flips.append("it negates what the quote affirms" if part.negated else
+                         "it affirms what the quote negates")
+        if len(flips) % 2 == 0:
+            return None  # no flip, or two that cancel ("not before" = "after")
+        reasons.append(flips[0])
+    return f"{reasons[0]} ({_show(aligned[0])})"
+
+
+def _antonyms_differing(part: Clause, clause: Clause) -> list[int]:
+    """Antonym pairs of which the claim uses one side and the quote only the other."""
+    differing = []
+    for n, (left, right) in enumerate(ANTONYMS):
+        for ours, theirs in ((left, right), (right, left)):
+            if (not ours.isdisjoint(part.tokens) and ours.isdisjoint(clause.tokens)
+                    and not theirs.isdisjoint(clause.tokens) and theirs.isdisjoint(part.tokens)):
+                differing.append(n)
+                break
+    return differing
+
+
+def _side(clause: Clause, pair: int) -> str:
+    left, right = ANTONYMS[pair]
+    word = next((t for t in clause.tokens if t in left), None) or next(t for t in clause.tokens if t in right)
+    return f"'{word}'"
+
+
+def _time_unit(part: Clause, aligned: list[Clause]) -> str | None:
+    ours = {TIME_UNITS[t] for t in part.tokens if t in TIME_UNITS}
+    if not ours:
+        return None
+    for clause in aligned:
+        theirs = {TIME_UNITS[t] for t in clause.tokens if t in TIME_UNITS}
+        if not theirs or ours <= theirs:
+            return None
+    theirs = {TIME_UNITS[t] for t in aligned[0].tokens if t in TIME_UNITS}
+    return (f"it speaks of {', '.join(sorted(ours - theirs))} where the quote speaks of "
+            f"{', '.join(sorted(theirs))} ({_show(aligned[0])})")
+
+
+def _speaker(part: Clause, aligned: list[Clause]) -> str | None:
+    subject, verb = _claim_subject(part.text)
+    if not subject:
+        return None
+    speech = verb in SPEECH_VERBS
+    for clause in aligned:
+        first_person = not FIRST_PERSON.isdisjoint(clause.tokens)
+        if not clause.speaker or not (speech or first_person) or _same_person(subject, clause.speaker):
+            return None
+    return f"it has {subject} say or do what {aligned[0].speaker} said ({_show(aligned[0])})"
+
+
+def _claim_subject(text: str) -> tuple[str, str]:
+    """The person the claim has say or do something, and the verb; only a name ("the CFO is away" has none)."""
+    names = {fact.text for fact in claim_facts(text) if fact.kind == "name"}
+    for m in _SUBJECT.finditer(text):
+        verb = m["verb"].lower().replace("’", "'")
+        name = next((n for n in names if m["name"].endswith(n) or n.endswith(m["name"])), None)
+        if verb in SUBJECT_VERBS and name:
+            return name, verb
+    return "", ""
+
+
+def _someone_else(part: Clause, aligned: list[Clause], record_names: Sequence[str]) -> str | None:
+    """The claim clause names someone the quote clause does not, and the quote clause someone the claim
+    clause does not: one was put in the other's place ("approval sits with Camille" for "... with Javier").
+    The record's own names are not counted: a claim may say whose the statement is."""
+    records = [_name_words(name) for name in record_names]
+    ours = {key for key in _clause_names(part.text) if not any(key <= record for record in records)}
+    if not ours:
+        return None
+    for clause in aligned:
+        theirs = set(_clause_names(clause.text))
+        if not (_unmatched(ours, theirs) and _unmatched(theirs, ours)):
+            return None
+    return f"it names someone else in the quote's place ({_show(aligned[0])})"
+
+
+@lru_cache(maxsize=1 << 12)
+def _clause_names(text: str) -> tuple[frozenset[str], ...]:
+    """The names in a clause, as word sets; not a lone capitalised word opening it ("Final approval ...",
+    "Orders are ..."), which is more often a common word than a name."""
+    opening = text.lstrip().split(" ", 1)[0].strip(",.;:")
+    return tuple(_name_words(fact.text) for fact in claim_facts(text)
+                 if fact.kind == "name" and fact.text != opening)
+
+
+def _unmatched(names: set[frozenset[str]], others: set[frozenset[str]]) -> bool:
+    """Some name in `names` is none of `others` (a first name matches the full name)."""
+    return any(not any(name <= other or other <= name for other in others) for name in names)
+
+
+def _same_person(subject: str, speaker: str) -> bool:
+    ours, theirs = _name_words(subject), _name_words(speaker)
+    return bool(ours) and (ours <= theirs or theirs <= ours)
+
+
+def _name_words(name: str) -> frozenset[str]:
+    return frozenset(word for token in TOKEN.findall(name) for word in canonical(token))
+
+
+def _argument_order(part: Clause, aligned: list[Clause]) -> str | None:
+    if ASYMMETRIC_VERBS.isdisjoint(word for token in part.tokens for word in canonical(token)):
+        return None
+    names = _names(part.text)
+    if len(names) < 2:
+        return None
+    for clause in aligned:
+        spoken = _with_speaker(clause)
+        where = [_position(spoken, name) for name in names]
+        found = [(at, name) for at, name in zip(where, names, strict=True) if at >= 0]
+        if len(found) < 2:
+            return None
+        (a_at, a), (b_at, b) = found[0], found[1]
+        ours = (names.index(a) < names.index(b)) != _passive_between(part.text, a, b)
+        theirs = (a_at < b_at) != _passive_between(clause.text, a, b)
+        if ours == theirs:
+            return None
+    return f"it swaps who does what to whom ({_show(aligned[0])})"
+
+
+def _compared(part: Clause, aligned: list[Clause]) -> str | None:
+    """"A over B" in the claim where the quote has "B over A"."""
+    pairs = {(canonical(a)[-1], canonical(b)[-1]) for a, b in _COMPARED.findall(part.text)}
+    if not pairs:
+        return None
+    for clause in aligned:
+        theirs = {(canonical(a)[-1], canonical(b)[-1]) for a, b in _COMPARED.findall(clause.text)}
+        swapped = [(a, b) for a, b in pairs if (b, a) in theirs and (a, b) not in theirs]
+        if not swapped:
+            return None
+    return f"it swaps the sides of a comparison ({_show(aligned[0])})"
+
+
+def _direction(claim: str, quote: list[Clause]) -> str | None:
+    """A name the claim has something come from (or go to) where the quote has another name in that place:
+    "joins Brightwater from Sunnamplex" for "Sunnamplex ... Helen joins from Brightwater"."""
+    ours = _directed_names(claim)
+    if not ours:
+        return None
+    text = " ".join(clause.text for clause in quote)
+    theirs = _directed_names(text)
+    for name, preposition in ours.items():
+        if preposition and theirs.get(name) and theirs[name] != preposition:
+            return f"it has {preposition} {name} where the quote has {theirs[name]} {name}"
+    for name, preposition in theirs.items():
+        if preposition in ("from", "to") and ours.get(name) == "" and preposition in ours.values():
+            moved = next(n for n, p in ours.items() if p == preposition)
+            return f"it has {preposition} {moved} where the quote has {preposition} {name}"
+    return None
+
+
+def _directed_names(text: str) -> dict[str, str]:
+    found = {}
+    for fact in claim_facts(text):
+        if fact.kind != "name":
+            continue
+        at = text.find(fact.text)
+        m = _DIRECTED.search(text[max(0, at - 12):at])
+        found[fact.text] = m[1].lower() if m else ""
+    return found
+
+
+def _date_swap(part: Clause, aligned: list[Clause]) -> str | None:
+    """The claim clause dates a statement the quote clause dates otherwise ("the earliest they can sign is
+    April 2" where the quote's earliest signing date is May 21 and April 2 is no longer realistic)."""
+    ours = [keys for keys, _ in _date_roles(part.text)]
+    if not ours:
+        return None
+    for clause in aligned:
+        theirs = [keys[1] for m in _scan(DATE, _DATE_START, clause.text) if (keys := _date(m[0]))]
+        if not theirs or any(not claimed.isdisjoint(offered) for offered in theirs for claimed in ours):
+            return None
+    return f"it dates it otherwise ({_show(aligned[0])})"
+
+
+def _names(text: str) -> list[str]:
+    return [fact.text for fact in claim_facts(text) if fact.kind in ("name", "title")]
+
+
+def _with_speaker(clause: Clause) -> str:
+    """The clause's words, first-person words standing for its speaker: "I'll call our CFO" said by Zara."""
+    words = []
+    for token in TOKEN.findall(clause.text):
+        if clause.speaker and token.lower().replace("’", "'").split("'")[0] in ("i", "me", "my"):
+            words.extend(canonical_words_of(clause.speaker))
+        else:
+            words.extend(canonical(token))
+    return " " + " ".join(words) + " "
+
+
+def canonical_words_of(text: str) -> list[str]:
+    return [word for token in TOKEN.findall(text) for word in canonical(token)]
+
+
+def _position(spoken: str, name: str) -> int:
+    return spoken.find(" " + " ".join(canonical_words_of(name)) + " ")
+
+
+def _passive_between(text: str, a: str, b: str) -> bool:
+    lower = text.lower()
+    start, end = sorted((lower.find(a.lower()), lower.find(b.lower())))
+    return start >= 0 and bool(re.search(r"\bby\b", lower[start:end]))
+
+
+def _date_role(part: Clause, quote: list[Clause]) -> str | None:
+    """Each date the claim gives a role must have that role where the quote gives the date one."""
+    for keys, role in _date_roles(part.text):
+        if role is None:
+            continue
+        roles: set[str] = set()
+        shown = None
+        for clause in quote:
+            found = _quote_date_roles(clause, keys)
+            if found:
+                roles |= found
+                shown = shown or clause
+        if roles and role not in roles:
+            return f"it gives a {', '.join(sorted(roles))} date as the {role} date ({_show(shown)})"
+    return None
+
+
+def _date_roles(text: str) -> list[tuple[frozenset[str], str | None]]:
+    """Each date of the text: (the keys a quote needs to hold it, the role the words before it give it)."""
+    found = []
+    for m in _scan(DATE, _DATE_START, text):
+        keys = _date(m[0])
+        if keys:
+            found.append((keys[0], _role_before(text[:m.start()]) or _role_after(text[m.end():])))
+    return found
+
+
+def _quote_date_roles(clause: Clause, claimed: frozenset[str]) -> set[str] | None:
+    """The roles the quote gives the claimed date: the cue before it, and the cues of a later clause of the
+    sentence that refers back to it ("... before April 9, so let's plan the signature for that date"). None when
+    the date is not in this clause."""
+    for m in _scan(DATE, _DATE_START, clause.text):
+        keys = _date(m[0])
+        if not keys or claimed.isdisjoint(keys[1]):
+            continue
+        roles = {_role_before(clause.text[:m.start()]) or _role_after(clause.text[m.end():])} - {None}
+        after = clause.sentence[clause.sentence.find(clause.text) + len(clause.text):]
+        if _ANAPHORA.search(after):
+            roles |= {DATE_ROLES[t] for t in (t.lower() for t in TOKEN.findall(after)) if t in DATE_ROLES}
+        return roles
+    return None
+
+
+def _role_after(text: str) -> str | None:
+    """A cue just after a date: "March 28 for signature"."""
+    for token in TOKEN.findall(_CLAUSE.split(text)[0])[:3]:
+        role = DATE_ROLES.get(token.lower())
+        if role:
+            return role
+    return None
+
+
+def _role_before(text: str) -> str | None:
+    """The role cue nearest before a date, within ten words and the same clause."""
+    for token in reversed(TOKEN.findall(_CLAUSE.split(text)[-1])[-10:]):
+        role = DATE_ROLES.get(token.lower())
+        if role:
+            return role
+    return None
+
+
+def _show(clause: Clause) -> str:
+    text = clause.text.strip()
+    return f"quote: “{text if len(text) <= 90 else text[:87] + '...'}”"
