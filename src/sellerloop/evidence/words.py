@@ -147,6 +147,8 @@ confirmed | unconfirmed postponed
 same | different
 internal internally | external externally
 most | least
+first | last
+today now immediately | later
 """
 ANTONYMS = tuple(tuple(frozenset(side.split()) for side in line.split("|"))
                  for line in _ANTONYM_PAIRS.replace("\n    ", " ").strip().splitlines())
@@ -157,6 +159,7 @@ TIME_UNITS = {
     **dict.fromkeys("week weeks weekly".split(), "week"), **dict.fromkeys("month months monthly".split(), "month"),
     **dict.fromkeys("quarter quarters quarterly".split(), "quarter"),
     **dict.fromkeys("year years yearly annual annually".split(), "year"),
+    **dict.fromkeys("morning mornings afternoon afternoons evening evenings night tonight".split(), "part of a day"),
 }
 
 # Verbs that attribute words to a person ("Zara said"), and verbs of a person doing something ("Zara will send"):
@@ -170,7 +173,7 @@ FIRST_PERSON = frozenset("i i'll i'm i've i'd me my mine myself".split())
 
 # Verbs whose arguments cannot be swapped ("X acquires Y" is not "Y acquires X"), as stems.
 ASYMMETRIC_VERBS = frozenset(stem(word) for word in """acquire acquires acquired acquiring acquisition buy buys
-bought purchase purchased replace replaces replaced beat beats outperform outperforms report reports reported
+bought purchase purchased replace replaces replaced beat beats outperform outperforms
 escalate escalates send sends sent forward forwards forwarded introduce introduces introduced present presents
 presented hire hires hired appoint appoints appointed join joins joined switch switched prefer prefers preferred
 pay pays paid sell sells sold owe owes invite invites invited goes go""".split())

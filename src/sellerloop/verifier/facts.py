@@ -133,6 +133,7 @@ NAME = re.compile(rf"{_CAP}(?:[ \t]+(?:(?:of|de|da|van|von|der|den|du|la|le|&)[ 
 _NUMBER_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 NUMBER_WORD = re.compile(rf"\b(?:an?[ \t]+(?=(?:hundred|thousand|million|billion|dozen)\b))?(?:{_NUMBER_WORD})"
                          rf"(?:(?:[ \t]+and[ \t]+|[ \t]+|-)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"[ \t]*(?:%|percent\b|per[ \t]cent\b)", re.IGNORECASE)
 _UNIT_WORD = re.compile(r"[ \t-]*([A-Za-z]+)")
 # "one" that is not a count: "one of them", "the one who", "no one".
 _PRONOUN_ONE = re.compile(r"(?:\b(?:the|no|any|each|every|which|this|that|someone|anyone)[ \t]+)one\b"
@@ -400,10 +401,15 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
         found.append((m.start(), Fact(kind, m[0].strip(), accepted)))
         spans.append(m.span())
     for start, end, value in number_words(rest):
-        units = unit_after(rest, end)
-        accepted = (frozenset(f"n:{value}:{unit}" for unit in units) if units
-                    else frozenset({f"n:{value}", f"m:{value}"}))
-        found.append((start, Fact("number", rest[start:end], accepted)))
+        percent = _PERCENT_AFTER.match(rest, end)
+        if percent:
+            end = percent.end()
+            found.append((start, Fact("percentage", rest[start:end], frozenset({f"p:{value}"}))))
+        else:
+            units = unit_after(rest, end)
+            accepted = (frozenset(f"n:{value}:{unit}" for unit in units) if units
+                        else frozenset({f"n:{value}", f"m:{value}"}))
+            found.append((start, Fact("number", rest[start:end], accepted)))
         spans.append((start, end))
     rest = _blank(rest, spans)
     spans = []
@@ -469,6 +475,9 @@ def _quote_keys(text: str) -> frozenset[str]:
             value = next(iter(offered))
             keys.update(f"{value}:{unit}" for unit in unit_after(rest, m.end()))
     for _, end, value in number_words(rest):
+        if _PERCENT_AFTER.match(rest, end):
+            keys.add(f"p:{value}")
+            continue
         keys.add(f"n:{value}")
         keys.update(f"n:{value}:{unit}" for unit in unit_after(rest, end))
     return frozenset(keys)

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from sellerloop.evidence.words import (
     ANTONYMS,
+    STOPWORDS,
     ASYMMETRIC_VERBS,
     DATE_ROLES,
     FIRST_PERSON,
@@ -47,7 +48,7 @@ _LINE = re.compile(r"^(?:\[[^\]\n]{1,12}\][ \t]*(?P<speaker>[^:\n]{1,80}?)"
                    r"|Action|Ticket|Error|Closed|Important|Update|Recap|Status|Warning)\b)"
                    r"(?P<named>[A-Z][\w'’.-]*(?:[ \t][A-Z][\w'’.-]*){0,3})):[ \t]+(?P<text>.*)$")
 _FROM = re.compile(r"^From:[ \t]*(?P<name>[^<\n]+?)[ \t]*(?:<[^>\n]*>)?[ \t]*$", re.MULTILINE)
-_HEADER = re.compile(r"^(?:From|To|Cc|Bcc|Attendees|Subject|(?:Email|Meeting|Call|Note|Task) on)\b")
+_HEADER = re.compile(r"^(?:(?:From|To|Cc|Bcc|Attendees|Subject):|(?:Email|Meeting|Call|Note|Task) on \d)")
 # Someone reported inside a note or a signal: "Heard from X that ...", "X said ...".
 _REPORTED = re.compile(r"(?:\bheard from|\baccording to)[ \t]+(?P<a>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})"
                        r"|(?P<b>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})[ \t]+(?:said|says|told|asked|wrote)\b")
@@ -73,7 +74,8 @@ _ANAPHORA = re.compile(r"\b(?:that|this|the same)[ \t]+(?:date|day)\b|\bthen\b",
 
 class Clause(NamedTuple):
     text: str
-    words: frozenset[str]  # content words, canonical
+    words: frozenset[str]  # content words, canonical, besides those of its names and titles
+    names: frozenset[str]  # the words of its names and titles
     tokens: tuple[str, ...]  # every word, lower case, in order
     negated: bool  # an odd number of negations
     speaker: str  # who said or wrote it, when the source says ("" otherwise)
@@ -100,7 +102,7 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
         best = _aligned(part, quote_clauses)
         if not best:
             continue
-        reason = (_polarity(part, best) or _time_unit(part, best) or _speaker(part, best)
+        reason = (_sequence(part, quote_clauses) or _polarity(part, _negation_scope(part, quote_clauses) or best) or _time_unit(part, best) or _speaker(part, best)
                   or _someone_else(part, best, record_names) or _argument_order(part, best) or _compared(part, best)
                   or _date_swap(part, best) or _date_role(part, quote_clauses))
         if reason:
@@ -113,8 +115,7 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
 @lru_cache(maxsize=1 << 12)
 def clauses_of(text: str, default_speaker: str = "") -> tuple[Clause, ...]:
     """A quote's clauses, each with who said it. Cached: many claims cite the same few sources."""
-    author = _FROM.search(text)
-    author_name = author["name"].strip() if author else default_speaker
+    author_name = _author(text) or default_speaker
     found: list[Clause] = []
     for line in text.splitlines():
         line = line.strip()
@@ -140,6 +141,13 @@ def speaker_of(text: str, quote: str) -> str:
     m = _LINE.match(text[line_start: line_end if line_end >= 0 else len(text)])
     if m:
         return (m["speaker"] or m["named"]).strip()
+    return _author(text)
+
+
+def _author(text: str) -> str:
+    """An email's sender. Not a call's or a meeting's logger: "Call with Rosa: confirmed the scope" is Rosa's."""
+    if not text.startswith(("Email on", "From:")):
+        return ""
     author = _FROM.search(text)
     return author["name"].strip() if author else ""
 
@@ -156,21 +164,26 @@ def _clauses(sentence: str, speaker: str) -> list[Clause]:
             continue
         tokens = tuple(token.lower().replace("’", "'") for token in TOKEN.findall(_BY_DATE.sub("before", piece)))
         negations = sum(token in NEGATIONS or token.endswith("n't") for token in tokens)
-        result.append(Clause(piece, frozenset(content_words(piece)), tokens, negations % 2 == 1, speaker,
-                             sentence))
+        names = frozenset(word for fact in claim_facts(piece) if fact.kind in ("name", "title")
+                          for word in canonical_words_of(fact.text))
+        result.append(Clause(piece, frozenset(content_words(piece)) - names, names, tokens, negations % 2 == 1,
+                             speaker, sentence))
     return result
 
 
-def _aligned(part: Clause, quote: list[Clause]) -> list[Clause]:
-    """The quote clauses sharing most content words with the claim clause (ties: all of them)."""
-    best, score = [], 0
+def _aligned(part: Clause, quote: list[Clause], words: frozenset[str] | None = None) -> list[Clause]:
+    """The quote clauses sharing most content words with the claim clause, then most name words (ties: all of
+    them). What a clause says decides first: "The CFO has not been brought in" is about bringing someone in,
+    not about the clause that names the CFO."""
+    words = part.words if words is None else words
+    best, score = [], (0, 0)
     for clause in quote:
-        shared = len(part.words & clause.words)
+        shared = (len(words & clause.words), len(part.names & clause.names))
         if shared > score:
             best, score = [clause], shared
-        elif shared == score and shared:
+        elif shared == score and shared[0]:
             best.append(clause)
-    return best
+    return best if score[0] else []
 
 
 # --- the checks: each returns why the claim clause contradicts every aligned quote clause, or None --------------
@@ -187,6 +200,17 @@ def _polarity(part: Clause, aligned: list[Clause]) -> str | None:
             return None  # no flip, or two that cancel ("not before" = "after")
         reasons.append(flips[0])
     return f"{reasons[0]} ({_show(aligned[0])})"
+
+
+def _negation_scope(part: Clause, quote: list[Clause]) -> list[Clause]:
+    """For a negated claim clause, the quote clauses that the words after its negation align with: in "With two
+    projects landing, the team may not have capacity" it is capacity that is negated, not the projects."""
+    if not part.negated:
+        return []
+    at = next(n for n, token in enumerate(part.tokens) if token in NEGATIONS or token.endswith("n't"))
+    after = [word for token in part.tokens[at + 1:] for word in canonical(token) if word in part.words]
+    scope = frozenset(after[:3])  # what the negation is about comes right after it
+    return _aligned(part, quote, scope) if scope else []
 
 
 def _antonyms_differing(part: Clause, clause: Clause) -> list[int]:
@@ -208,16 +232,21 @@ def _side(clause: Clause, pair: int) -> str:
 
 
 def _time_unit(part: Clause, aligned: list[Clause]) -> str | None:
+    """A unit of time the claim uses where the quote's sentence uses only another ("weeks" for "months")."""
     ours = {TIME_UNITS[t] for t in part.tokens if t in TIME_UNITS}
     if not ours:
         return None
-    for clause in aligned:
-        theirs = {TIME_UNITS[t] for t in clause.tokens if t in TIME_UNITS}
-        if not theirs or ours <= theirs:
-            return None
-    theirs = {TIME_UNITS[t] for t in aligned[0].tokens if t in TIME_UNITS}
+    units = [_sentence_units(clause.sentence) for clause in aligned]
+    if any(ours <= theirs for theirs in units) or not any(units):
+        return None
+    theirs = next(theirs for theirs in units if theirs)
     return (f"it speaks of {', '.join(sorted(ours - theirs))} where the quote speaks of "
             f"{', '.join(sorted(theirs))} ({_show(aligned[0])})")
+
+
+@lru_cache(maxsize=1 << 12)
+def _sentence_units(sentence: str) -> frozenset[str]:
+    return frozenset(TIME_UNITS[t] for t in (token.lower() for token in TOKEN.findall(sentence)) if t in TIME_UNITS)
 
 
 def _speaker(part: Clause, aligned: list[Clause]) -> str | None:
@@ -282,23 +311,91 @@ def _name_words(name: str) -> frozenset[str]:
 
 
 def _argument_order(part: Clause, aligned: list[Clause]) -> str | None:
-    if ASYMMETRIC_VERBS.isdisjoint(word for token in part.tokens for word in canonical(token)):
+    """Around an asymmetric verb both sides share, the words before it in the claim are after it in the quote
+    and the other way round ("the leadership team will present it to Valentina" for Valentina's "I'll present
+    it to the leadership team"). A "by" just after the verb is the passive: the sides are the other way."""
+    ours = _around_verb(part.text, "")
+    if ours is None:
         return None
-    names = _names(part.text)
-    if len(names) < 2:
-        return None
+    verb, before, after = ours
     for clause in aligned:
-        spoken = _with_speaker(clause)
-        where = [_position(spoken, name) for name in names]
-        found = [(at, name) for at, name in zip(where, names, strict=True) if at >= 0]
-        if len(found) < 2:
+        theirs = _around_verb(clause.text, clause.speaker, verb)
+        if theirs is None:
             return None
-        (a_at, a), (b_at, b) = found[0], found[1]
-        ours = (names.index(a) < names.index(b)) != _passive_between(part.text, a, b)
-        theirs = (a_at < b_at) != _passive_between(clause.text, a, b)
-        if ours == theirs:
+        _, their_before, their_after = theirs
+        kept = len(before & their_before) + len(after & their_after)
+        swapped = len(before & their_after) + len(after & their_before)
+        if swapped <= kept:
             return None
     return f"it swaps who does what to whom ({_show(aligned[0])})"
+
+
+def _around_verb(text: str, speaker: str, verb: str | None = None):
+    """(verb, words before it, words after it), a passive's sides swapped back; the clause's speaker stands
+    for its first person. None without an asymmetric verb (or without `verb`)."""
+    words, at = [], None
+    for token in TOKEN.findall(text):
+        lower = token.lower().replace("’", "'")
+        if speaker and lower.split("'")[0] in ("i", "me", "my", "myself"):
+            words.extend(canonical_words_of(speaker))
+            continue
+        for word in canonical(token):
+            if at is None and word in ASYMMETRIC_VERBS and (verb is None or word == verb):
+                at, verb = len(words), word
+            words.append(word)
+    if at is None:
+        return None
+    before = frozenset(w for w in words[:at] if w not in STOPWORDS and w.isalpha())
+    after_words = words[at + 1:]
+    after = frozenset(w for w in after_words if w not in STOPWORDS and w.isalpha())
+    if "by" in after_words[:2]:
+        before, after = after, before
+    return verb, before, after
+
+
+_SEQUENCE = re.compile(r"\b(?:then|before|after|followed[ \t]+by)\b(?![ \t]+(?:the[ \t]+)?(?:\d|(?:Jan|Feb|Mar|Apr|May"
+                       r"|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun|next|last|this|that|the[ \t]+end)))",
+                       re.IGNORECASE)
+
+
+def _sequence(part: Clause, quote: list[Clause]) -> str | None:
+    """Steps in another order than the quote's: "procurement comes first, then the technical evaluation" for
+    "Technical evaluation first, then a security review, then procurement". Steps are the words between
+    "then", "before" and "after" ("A after B" is "B, then A"); a date after "before" is not a step."""
+    ours = _steps(part.sentence)
+    if not ours:
+        return None
+    for sentence in dict.fromkeys(clause.sentence for clause in quote):
+        theirs = _steps(sentence)
+        if not theirs:
+            continue
+        kept = swapped = 0
+        for a, step_a in ours.items():
+            for b, step_b in ours.items():
+                if step_a < step_b and a in theirs and b in theirs and theirs[a] != theirs[b]:
+                    kept += theirs[a] < theirs[b]
+                    swapped += theirs[a] > theirs[b]
+        if swapped > kept:
+            return f"it puts the steps in another order (quote: “{sentence.strip()}”)"
+    return None
+
+
+@lru_cache(maxsize=1 << 12)
+def _steps(sentence: str) -> dict[str, int] | None:
+    """Each content word of a sequence and its step; a word in two steps is no clue and left out. None
+    without a sequence."""
+    pieces = _SEQUENCE.split(sentence)
+    if len(pieces) < 2:
+        return None
+    markers = [m[0].lower() for m in _SEQUENCE.finditer(sentence)]
+    order = [0]
+    for marker in markers:  # "A after B": B is the earlier step
+        order.append(order[-1] - 1 if marker == "after" else order[-1] + 1)
+    steps: dict[str, int] = {}
+    for piece, step in zip(pieces, order, strict=True):
+        for word in content_words(piece):
+            steps[word] = step if steps.get(word, step) == step else -999
+    return {word: step for word, step in steps.items() if step != -999}
 
 
 def _compared(part: Clause, aligned: list[Clause]) -> str | None:
@@ -356,33 +453,8 @@ def _date_swap(part: Clause, aligned: list[Clause]) -> str | None:
     return f"it dates it otherwise ({_show(aligned[0])})"
 
 
-def _names(text: str) -> list[str]:
-    return [fact.text for fact in claim_facts(text) if fact.kind in ("name", "title")]
-
-
-def _with_speaker(clause: Clause) -> str:
-    """The clause's words, first-person words standing for its speaker: "I'll call our CFO" said by Zara."""
-    words = []
-    for token in TOKEN.findall(clause.text):
-        if clause.speaker and token.lower().replace("’", "'").split("'")[0] in ("i", "me", "my"):
-            words.extend(canonical_words_of(clause.speaker))
-        else:
-            words.extend(canonical(token))
-    return " " + " ".join(words) + " "
-
-
 def canonical_words_of(text: str) -> list[str]:
     return [word for token in TOKEN.findall(text) for word in canonical(token)]
-
-
-def _position(spoken: str, name: str) -> int:
-    return spoken.find(" " + " ".join(canonical_words_of(name)) + " ")
-
-
-def _passive_between(text: str, a: str, b: str) -> bool:
-    lower = text.lower()
-    start, end = sorted((lower.find(a.lower()), lower.find(b.lower())))
-    return start >= 0 and bool(re.search(r"\bby\b", lower[start:end]))
 
 
 def _date_role(part: Clause, quote: list[Clause]) -> str | None:
