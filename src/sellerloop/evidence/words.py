@@ -184,11 +184,11 @@ DATE_ROLES = {
     **dict.fromkeys("start starts started starting begin begins kickoff kick live go-live launch launches "
                     "rollout onboarding".split(), "start"),
     **dict.fromkeys("renewal renew renews renewing".split(), "renewal"),
-    **dict.fromkeys("review reviews reviewed security audit".split(), "review"),
+    **dict.fromkeys("review reviews reviewed audit".split(), "review"),
     **dict.fromkeys("meeting meets meet call session demo workshop board committee".split(), "meeting"),
-    **dict.fromkeys("fiscal spending budget".split(), "budget"),
+    **dict.fromkeys("fiscal spending".split(), "budget"),
     # A thing promised by a date: the day it is due.
-    **dict.fromkeys("send sends share shares deliver delivers get set book arrange draft put feedback "
-                    "checklist list proposal quote deadline due".split(), "delivery"),
+    **dict.fromkeys("send sends sent share shares deliver delivers book arrange draft feedback checklist proposal "
+                    "deadline due".split(), "delivery"),
     **dict.fromkeys("expires expiry".split(), "expiry"),
 }

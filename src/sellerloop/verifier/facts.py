@@ -400,6 +400,8 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
             accepted = frozenset(f"{value}:{unit}" for unit in units)
         found.append((m.start(), Fact(kind, m[0].strip(), accepted)))
         spans.append(m.span())
+    rest = _blank(rest, spans)
+    spans = []
     for start, end, value in number_words(rest):
         percent = _PERCENT_AFTER.match(rest, end)
         if percent:
@@ -468,12 +470,15 @@ def _quote_keys(text: str) -> frozenset[str]:
             keys |= found[1]
             spans.append(m.span())
     rest = _blank(text, spans)
+    spans = []
     for m in NUMBER.finditer(rest):
         kind, _, offered = _number(m[0])
         keys |= offered
         if kind == "number":
             value = next(iter(offered))
             keys.update(f"{value}:{unit}" for unit in unit_after(rest, m.end()))
+        spans.append(m.span())
+    rest = _blank(rest, spans)
     for _, end, value in number_words(rest):
         if _PERCENT_AFTER.match(rest, end):
             keys.add(f"p:{value}")

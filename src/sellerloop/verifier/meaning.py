@@ -510,8 +510,8 @@ def _role_after(text: str) -> str | None:
 
 
 def _role_before(text: str) -> str | None:
-    """The role cue nearest before a date, within ten words and the same clause."""
-    for token in reversed(TOKEN.findall(_CLAUSE.split(text)[-1])[-10:]):
+    """The role cue nearest before a date, within six words and the same clause."""
+    for token in reversed(TOKEN.findall(_CLAUSE.split(text)[-1])[-6:]):
         role = DATE_ROLES.get(token.lower())
         if role:
             return role
