@@ -113,7 +113,7 @@ whole further fewer less extra paid named active""".split())
 # Words that negate their clause. An odd number of them makes a clause negative.
 NEGATIONS = frozenset("""not no never none nobody nothing neither nor without cannot cant nowhere unable unsure
 unclear unlikely unknown unsigned unapproved unavailable uninterested unhappy unresolved unfinished lack lacks
-lacking""".split())
+lacking stop stops stopped ceased""".split())
 
 # Antonyms: a claim using one side where its quote uses only the other says the opposite. Lower-case word
 # forms, not stems: the stemmer merges "close" (a date) with "closed" (a state).
@@ -131,7 +131,7 @@ before earlier prior ahead | after later behind
 above over exceeds exceed higher more | below under lower less fewer
 early earliest | late latest
 start starts started starting begin begins began beginning kickoff | end ends ended ending finish finishes
-    finished finishing stop stops stopped
+    finished finishing
 cheaper cheapest lower | pricier expensive dearer
 easy easier simple | tough hard harder difficult
 include includes included including | exclude excludes excluded excluding
@@ -140,7 +140,7 @@ like liked likes love loved prefer prefers preferred | dislike disliked dislikes
 manual manually | automated automatic automatically
 bigger biggest larger largest big large | smaller smallest small
 better best | worse worst
-faster fastest quick quicker fast | slower slowest slow
+faster fastest quick quicker fast speed accelerate | slower slowest slow
 strict stricter | lenient relaxed
 front leading | trailing lagging
 confirmed | unconfirmed postponed
@@ -148,6 +148,7 @@ same | different
 internal internally | external externally
 most | least
 first | last
+new newer newest | old older oldest
 today now immediately | later
 """
 ANTONYMS = tuple(tuple(frozenset(side.split()) for side in line.split("|"))
@@ -181,8 +182,8 @@ pay pays paid sell sells sold owe owes invite invites invited goes go""".split()
 # Words that give a date its role, and the role ("close" and "signature" are one: the day the deal is signed).
 DATE_ROLES = {
     **dict.fromkeys("sign signs signed signing signature contract close closes closing closed".split(), "signature"),
-    **dict.fromkeys("start starts started starting begin begins kickoff kick live go-live launch launches "
-                    "rollout onboarding".split(), "start"),
+    **dict.fromkeys("start starts started starting begin begins kickoff kick live go-live launch launches".split(),
+                    "start"),
     **dict.fromkeys("renewal renew renews renewing".split(), "renewal"),
     **dict.fromkeys("review reviews reviewed audit".split(), "review"),
     **dict.fromkeys("meeting meets meet call session demo workshop board committee".split(), "meeting"),

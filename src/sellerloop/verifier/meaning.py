@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from sellerloop.evidence.words import (
     ANTONYMS,
+    NUMBER_WORDS,
     STOPWORDS,
     ASYMMETRIC_VERBS,
     DATE_ROLES,
@@ -38,6 +39,7 @@ from sellerloop.evidence.words import (
     TOKEN,
     canonical,
     content_words,
+    stem,
 )
 from sellerloop.verifier.facts import DATE, _DATE_START, _date, _scan, claim_facts
 
@@ -53,7 +55,7 @@ _HEADER = re.compile(r"^(?:(?:From|To|Cc|Bcc|Attendees|Subject):|(?:Email|Meetin
 _REPORTED = re.compile(r"(?:\bheard from|\baccording to)[ \t]+(?P<a>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})"
                        r"|(?P<b>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})[ \t]+(?:said|says|told|asked|wrote)\b")
 _SENTENCE = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z\"'“(\[])|[ \t]*\n[ \t]*")
-_CLAUSE = re.compile(r"[ \t]*[;:][ \t]+|,?[ \t]+(?=(?:but|so|because|although|though|whereas|while|yet)[ \t])"
+_CLAUSE = re.compile(r"[ \t]*[;:][ \t]+|,?[ \t]+(?=(?:but|so|because|although|though|whereas|while)[ \t])"
                      r"|,[ \t]+(?=(?:and|which|then)[ \t])|[ \t]+[—–][ \t]+"
                      # "and" opening a second predicate: "has the contract and no comments yet"
                      r"|[ \t]+(?=and[ \t]+(?:no|not|never|none|nobody|nothing|without|has|have|had|is|are|was"
@@ -64,12 +66,16 @@ _BY_DATE = re.compile(r"\b(?:by|until|till|no later than)(?=[ \t]+(?:(?:Mon|Tue|
 # A comparison whose two sides must stay in place: "email over calls", "days instead of minutes".
 _COMPARED = re.compile(r"([^\W\d_]+)[ \t]+(?:over|than|instead[ \t]+of|rather[ \t]+than|versus|vs\.?)[ \t]+"
                        r"(?:the[ \t]+|a[ \t]+)?([^\W\d_]+)", re.IGNORECASE)
-_DIRECTED = re.compile(r"\b(from|to|into|by)[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
+_DIRECTED = re.compile(r"\b(from|(?<!according )to|into|by)[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
 # A person doing or saying something in a claim: a capitalised run just before a subject verb.
 _SUBJECT = re.compile(r"(?P<name>[A-Z][\w'’-]*(?:[ \t]+(?:[A-Z][\w'’-]*|of|de|van|von))*)"
                       r"(?:[ \t]*\([^)]{0,80}\))?(?:,[^,;.]{1,60},)?[ \t]+(?:(?:has|had|also|then|just)[ \t]+)?"
                       r"(?P<verb>[a-z]+|'ll|’ll)\b")
 _ANAPHORA = re.compile(r"\b(?:that|this|the same)[ \t]+(?:date|day)\b|\bthen\b", re.IGNORECASE)
+
+
+_NUMBER_WORDS = frozenset(NUMBER_WORDS)  # counted as facts, not as what a clause says ("no one" is not "ones")
+_SPEECH = frozenset(word for verb in SPEECH_VERBS for word in canonical(verb)) | {"accord"}
 
 
 class Clause(NamedTuple):
@@ -80,6 +86,7 @@ class Clause(NamedTuple):
     negated: bool  # an odd number of negations
     speaker: str  # who said or wrote it, when the source says ("" otherwise)
     sentence: str  # the sentence it is part of (dates' roles may be named in the next clause)
+    rest: str = ""  # what follows the clause in its line or turn ("... on May 14. We'd have to close then.")
 
 
 def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str, str] | None = None,
@@ -102,7 +109,7 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
         best = _aligned(part, quote_clauses)
         if not best:
             continue
-        reason = (_sequence(part, quote_clauses) or _polarity(part, _negation_scope(part, quote_clauses) or best) or _time_unit(part, best) or _speaker(part, best)
+        reason = (_sequence(part, quote_clauses) or _affirms_negated(part, best, quote_clauses) or _polarity(part, _negation_scope(part, quote_clauses) or best) or _time_unit(part, best) or _speaker(part, best, record_names)
                   or _someone_else(part, best, record_names) or _argument_order(part, best) or _compared(part, best)
                   or _date_swap(part, best) or _date_role(part, quote_clauses))
         if reason:
@@ -126,7 +133,9 @@ def clauses_of(text: str, default_speaker: str = "") -> tuple[Clause, ...]:
         for sentence in _SENTENCE.split(body):
             reported = _REPORTED.search(sentence)
             who = (reported["a"] or reported["b"]) if reported else speaker
-            found.extend(_clauses(sentence, who))
+            for clause in _clauses(sentence, who):
+                at = body.find(clause.text)
+                found.append(clause._replace(rest=body[at + len(clause.text):] if at >= 0 else ""))
     return tuple(found)
 
 
@@ -166,7 +175,7 @@ def _clauses(sentence: str, speaker: str) -> list[Clause]:
         negations = sum(token in NEGATIONS or token.endswith("n't") for token in tokens)
         names = frozenset(word for fact in claim_facts(piece) if fact.kind in ("name", "title")
                           for word in canonical_words_of(fact.text))
-        result.append(Clause(piece, frozenset(content_words(piece)) - names, names, tokens, negations % 2 == 1,
+        result.append(Clause(piece, frozenset(content_words(piece)) - names - _NUMBER_WORDS, names, tokens, negations % 2 == 1,
                              speaker, sentence))
     return result
 
@@ -175,15 +184,17 @@ def _aligned(part: Clause, quote: list[Clause], words: frozenset[str] | None = N
     """The quote clauses sharing most content words with the claim clause, then most name words (ties: all of
     them). What a clause says decides first: "The CFO has not been brought in" is about bringing someone in,
     not about the clause that names the CFO."""
-    words = part.words if words is None else words
+    names = part.names if words is None else frozenset()  # a negation's scope is aligned on its words alone
+    words = (part.words if words is None else words) - _SPEECH
     best, score = [], (0, 0)
     for clause in quote:
-        shared = (len(words & clause.words), len(part.names & clause.names))
+        shared = (len(words & clause.words), len(names & clause.names))
         if shared > score:
             best, score = [clause], shared
-        elif shared == score and shared[0]:
+        elif shared == score and any(shared):
             best.append(clause)
-    return best if score[0] else []
+    # A clause that says nothing but who ("Jonathan said it would be their CFO") is aligned on its names.
+    return best if score[0] or (not words and score[1]) else []
 
 
 # --- the checks: each returns why the claim clause contradicts every aligned quote clause, or None --------------
@@ -208,18 +219,41 @@ def _negation_scope(part: Clause, quote: list[Clause]) -> list[Clause]:
     if not part.negated:
         return []
     at = next(n for n, token in enumerate(part.tokens) if token in NEGATIONS or token.endswith("n't"))
-    after = [word for token in part.tokens[at + 1:] for word in canonical(token) if word in part.words]
-    scope = frozenset(after[:3])  # what the negation is about comes right after it
+    negation = part.tokens[at]
+    base = [stem(negation[2:])] if negation.startswith("un") and len(negation) > 5 else []  # unclear: clear
+    after = base + [word for token in part.tokens[at + 1:] for word in canonical(token) if word in part.words]
+    scope = frozenset(after[:2])  # what the negation is about comes right after it
     return _aligned(part, quote, scope) if scope else []
+
+
+def _affirms_negated(part: Clause, aligned: list[Clause], quote: list[Clause]) -> str | None:
+    """An affirmative claim clause holding what a negated clause of the same quote sentence negates: "has kept
+    Mehmet updated in a meeting" for "kept Mehmet updated by email but not in a meeting yet"."""
+    if part.negated:
+        return None
+    sentences = {clause.sentence for clause in aligned}
+    for clause in quote:
+        if clause.negated and clause.sentence in sentences and clause not in aligned:
+            scope = _scope_words(clause)
+            if scope and scope <= part.words:
+                return f"it affirms what the quote negates ({_show(clause)})"
+    return None
+
+
+def _scope_words(clause: Clause) -> frozenset[str]:
+    at = next(n for n, token in enumerate(clause.tokens) if token in NEGATIONS or token.endswith("n't"))
+    return frozenset([word for token in clause.tokens[at + 1:] for word in canonical(token)
+                      if word in clause.words][:2])
 
 
 def _antonyms_differing(part: Clause, clause: Clause) -> list[int]:
     """Antonym pairs of which the claim uses one side and the quote only the other."""
     differing = []
+    sentence = _sentence_tokens(clause.sentence)  # "the new fiscal year, which opens ...": one statement
     for n, (left, right) in enumerate(ANTONYMS):
         for ours, theirs in ((left, right), (right, left)):
-            if (not ours.isdisjoint(part.tokens) and ours.isdisjoint(clause.tokens)
-                    and not theirs.isdisjoint(clause.tokens) and theirs.isdisjoint(part.tokens)):
+            if (not ours.isdisjoint(part.tokens) and ours.isdisjoint(sentence)
+                    and not theirs.isdisjoint(sentence) and theirs.isdisjoint(part.tokens)):
                 differing.append(n)
                 break
     return differing
@@ -227,8 +261,17 @@ def _antonyms_differing(part: Clause, clause: Clause) -> list[int]:
 
 def _side(clause: Clause, pair: int) -> str:
     left, right = ANTONYMS[pair]
-    word = next((t for t in clause.tokens if t in left), None) or next(t for t in clause.tokens if t in right)
+    tokens = _sentence_tokens(clause.sentence) if clause.sentence else clause.tokens
+    if clause.speaker == "" and clause.sentence == clause.text:
+        tokens = clause.tokens
+    word = next((t for t in clause.tokens if t in left or t in right), None) or next(
+        t for t in tokens if t in left or t in right)
     return f"'{word}'"
+
+
+@lru_cache(maxsize=1 << 12)
+def _sentence_tokens(sentence: str) -> frozenset[str]:
+    return frozenset(token.lower().replace("’", "'") for token in TOKEN.findall(_BY_DATE.sub("before", sentence)))
 
 
 def _time_unit(part: Clause, aligned: list[Clause]) -> str | None:
@@ -249,10 +292,10 @@ def _sentence_units(sentence: str) -> frozenset[str]:
     return frozenset(TIME_UNITS[t] for t in (token.lower() for token in TOKEN.findall(sentence)) if t in TIME_UNITS)
 
 
-def _speaker(part: Clause, aligned: list[Clause]) -> str | None:
+def _speaker(part: Clause, aligned: list[Clause], record_names: Sequence[str]) -> str | None:
     subject, verb = _claim_subject(part.text)
-    if not subject:
-        return None
+    if not subject or any(_name_words(subject) <= _name_words(name) for name in record_names):
+        return None  # "Green-Plus forwarded the documents": the record's company, for whom its people speak
     speech = verb in SPEECH_VERBS
     for clause in aligned:
         first_person = not FIRST_PERSON.isdisjoint(clause.tokens)
@@ -267,7 +310,7 @@ def _claim_subject(text: str) -> tuple[str, str]:
     for m in _SUBJECT.finditer(text):
         verb = m["verb"].lower().replace("’", "'")
         name = next((n for n in names if m["name"].endswith(n) or n.endswith(m["name"])), None)
-        if verb in SUBJECT_VERBS and name:
+        if name and verb not in STOPWORDS - SUBJECT_VERBS:
             return name, verb
     return "", ""
 
@@ -282,7 +325,10 @@ def _someone_else(part: Clause, aligned: list[Clause], record_names: Sequence[st
         return None
     for clause in aligned:
         theirs = set(_clause_names(clause.text))
-        if not (_unmatched(ours, theirs) and _unmatched(theirs, ours)):
+        # "I've kept Maria updated", said by Helen: Helen may be named, but is not someone the claim left out.
+        present = theirs | ({_name_words(clause.speaker)} if clause.speaker and not FIRST_PERSON.isdisjoint(
+            clause.tokens) else set())
+        if not (_unmatched(ours, present) and _unmatched(theirs, ours)):
             return None
     return f"it names someone else in the quote's place ({_show(aligned[0])})"
 
@@ -325,7 +371,7 @@ def _argument_order(part: Clause, aligned: list[Clause]) -> str | None:
         _, their_before, their_after = theirs
         kept = len(before & their_before) + len(after & their_after)
         swapped = len(before & their_after) + len(after & their_before)
-        if swapped <= kept:
+        if swapped <= kept or not (before & their_after and after & their_before):
             return None
     return f"it swaps who does what to whom ({_show(aligned[0])})"
 
@@ -345,9 +391,10 @@ def _around_verb(text: str, speaker: str, verb: str | None = None):
             words.append(word)
     if at is None:
         return None
-    before = frozenset(w for w in words[:at] if w not in STOPWORDS and w.isalpha())
+    # The words nearest the verb are its arguments; what lies further ("last week") is said of the whole.
+    before = frozenset([w for w in words[:at] if w not in STOPWORDS and w.isalpha()][-3:])
     after_words = words[at + 1:]
-    after = frozenset(w for w in after_words if w not in STOPWORDS and w.isalpha())
+    after = frozenset([w for w in after_words if w not in STOPWORDS and w.isalpha()][:3])
     if "by" in after_words[:2]:
         before, after = after, before
     return verb, before, after
@@ -435,7 +482,7 @@ def _directed_names(text: str) -> dict[str, str]:
         if fact.kind != "name":
             continue
         at = text.find(fact.text)
-        m = _DIRECTED.search(text[max(0, at - 12):at])
+        m = _DIRECTED.search(text[max(0, at - 24):at])
         found[fact.text] = m[1].lower() if m else ""
     return found
 
@@ -447,7 +494,7 @@ def _date_swap(part: Clause, aligned: list[Clause]) -> str | None:
     if not ours:
         return None
     for clause in aligned:
-        theirs = [keys[1] for m in _scan(DATE, _DATE_START, clause.text) if (keys := _date(m[0]))]
+        theirs = [keys[1] for m in _scan(DATE, _DATE_START, clause.sentence) if (keys := _date(m[0]))]
         if not theirs or any(not claimed.isdisjoint(offered) for offered in theirs for claimed in ours):
             return None
     return f"it dates it otherwise ({_show(aligned[0])})"
@@ -492,12 +539,19 @@ def _quote_date_roles(clause: Clause, claimed: frozenset[str]) -> set[str] | Non
         keys = _date(m[0])
         if not keys or claimed.isdisjoint(keys[1]):
             continue
-        roles = {_role_before(clause.text[:m.start()]) or _role_after(clause.text[m.end():])} - {None}
-        after = clause.sentence[clause.sentence.find(clause.text) + len(clause.text):]
+        roles = _roles_before(clause.text[:m.start()]) or {_role_after(clause.text[m.end():])} - {None}
+        after = clause.rest
         if _ANAPHORA.search(after):
             roles |= {DATE_ROLES[t] for t in (t.lower() for t in TOKEN.findall(after)) if t in DATE_ROLES}
         return roles
     return None
+
+
+def _roles_before(text: str) -> set[str]:
+    """Every role cue within ten words before a quote's date: "feedback on the demo to you by" is a delivery
+    and names a meeting; a claim giving the date either role is let through."""
+    return {DATE_ROLES[t] for t in (token.lower() for token in TOKEN.findall(_CLAUSE.split(text)[-1])[-10:])
+            if t in DATE_ROLES}
 
 
 def _role_after(text: str) -> str | None:

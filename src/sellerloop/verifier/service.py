@@ -85,7 +85,7 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
             absent.append(fact)
     if absent:  # decided: the overlap is not worked out (Verdict.overlap stays 0)
         return Verdict(supported=False, why=f"{_join(map(str, absent))} not in any cited quote", facts=shown)
-    overlap = _overlap(words, [index for _, index in indexes])
+    overlap = _overlap(tuple(word for word in words if word not in ATTRIBUTION), [index for _, index in indexes])
 
     settings = get_verifier_settings()
     found = _facts_found(facts, sorted(where, key=uris.index))
@@ -152,6 +152,9 @@ def _source_text(session: Session, uri: str) -> str | None:
         return None
 
 
+# "said", "according to": who said it is checked against the quote's speaker (meaning.py), not as a word the
+# quote must contain.
+ATTRIBUTION = frozenset("said say tell told mention accord per".split())
 _JOINERS = frozenset("of at from for de la van von the and &".split())
 
 
