@@ -330,6 +330,11 @@ def _date(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
     return frozenset({accepted}), frozenset(offered)
 
 
+def dates_in(text: str) -> list[tuple[int, int, frozenset[str], frozenset[str]]]:
+    """(start, end, keys a claim accepts, keys a quote offers) of each date in the text."""
+    return [(m.start(), m.end(), *keys) for m in _scan(DATE, _DATE_START, text) if (keys := _date(m[0]))]
+
+
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
     """The text with those spans replaced by a separator, so later passes neither see nor join across them."""
     parts, last = [], 0

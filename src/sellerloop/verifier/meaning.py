@@ -27,13 +27,13 @@ from typing import NamedTuple
 
 from sellerloop.evidence.words import (
     ANTONYMS,
-    NUMBER_WORDS,
-    STOPWORDS,
     ASYMMETRIC_VERBS,
     DATE_ROLES,
     FIRST_PERSON,
     NEGATIONS,
+    NUMBER_WORDS,
     SPEECH_VERBS,
+    STOPWORDS,
     SUBJECT_VERBS,
     TIME_UNITS,
     TOKEN,
@@ -41,7 +41,7 @@ from sellerloop.evidence.words import (
     content_words,
     stem,
 )
-from sellerloop.verifier.facts import DATE, _DATE_START, _date, _scan, claim_facts
+from sellerloop.verifier.facts import claim_facts, dates_in
 
 # A transcript line as sources render it ("[01:23] Dana Whitfield: text", "[#4] Dana: text"), or as agents
 # quote it, without the time ("Dana Whitfield: text": capitalised words only, and not a label like "Reminder:").
@@ -104,14 +104,19 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
     if reason:
         return reason
     for part in claim_clauses(claim):
-        if len(part.words) < 1:
-            continue
         best = _aligned(part, quote_clauses)
         if not best:
-            continue
-        reason = (_sequence(part, quote_clauses) or _affirms_negated(part, best, quote_clauses) or _polarity(part, _negation_scope(part, quote_clauses) or best) or _time_unit(part, best) or _speaker(part, best, record_names)
-                  or _someone_else(part, best, record_names) or _argument_order(part, best) or _compared(part, best)
-                  or _date_swap(part, best) or _date_role(part, quote_clauses))
+            continue  # nothing in the quote to hold it against: the fact gate and the overlap decided
+        reason = (_sequence(part, quote_clauses)
+                  or _polarity(part, _negation_scope(part, quote_clauses) or best)
+                  or _affirms_negated(part, best, quote_clauses)
+                  or _time_unit(part, best)
+                  or _speaker(part, best, record_names)
+                  or _someone_else(part, best, record_names)
+                  or _argument_order(part, best)
+                  or _compared(part, best)
+                  or _date_swap(part, best)
+                  or _date_role(part, quote_clauses))
         if reason:
             return reason
     return None
@@ -175,8 +180,8 @@ def _clauses(sentence: str, speaker: str) -> list[Clause]:
         negations = sum(token in NEGATIONS or token.endswith("n't") for token in tokens)
         names = frozenset(word for fact in claim_facts(piece) if fact.kind in ("name", "title")
                           for word in canonical_words_of(fact.text))
-        result.append(Clause(piece, frozenset(content_words(piece)) - names - _NUMBER_WORDS, names, tokens, negations % 2 == 1,
-                             speaker, sentence))
+        words = frozenset(content_words(piece)) - names - _NUMBER_WORDS
+        result.append(Clause(piece, words, names, tokens, negations % 2 == 1, speaker, sentence))
     return result
 
 
@@ -202,7 +207,8 @@ def _aligned(part: Clause, quote: list[Clause], words: frozenset[str] | None = N
 def _polarity(part: Clause, aligned: list[Clause]) -> str | None:
     reasons = []
     for clause in aligned:
-        flips = [f"it says {_side(part, pair)} where the quote says {_side(clause, pair)}"
+        flips = [f"it says {_side(part.tokens, pair)} where the quote says "
+                 f"{_side(sorted(_sentence_tokens(clause.sentence)), pair)}"
                  for pair in _antonyms_differing(part, clause)]
         if part.negated != clause.negated:
             flips.append("it negates what the quote affirms" if part.negated else
@@ -259,14 +265,9 @@ def _antonyms_differing(part: Clause, clause: Clause) -> list[int]:
     return differing
 
 
-def _side(clause: Clause, pair: int) -> str:
+def _side(tokens: Iterable[str], pair: int) -> str:
     left, right = ANTONYMS[pair]
-    tokens = _sentence_tokens(clause.sentence) if clause.sentence else clause.tokens
-    if clause.speaker == "" and clause.sentence == clause.text:
-        tokens = clause.tokens
-    word = next((t for t in clause.tokens if t in left or t in right), None) or next(
-        t for t in tokens if t in left or t in right)
-    return f"'{word}'"
+    return "'" + next(token for token in tokens if token in left or token in right) + "'"
 
 
 @lru_cache(maxsize=1 << 12)
@@ -494,7 +495,7 @@ def _date_swap(part: Clause, aligned: list[Clause]) -> str | None:
     if not ours:
         return None
     for clause in aligned:
-        theirs = [keys[1] for m in _scan(DATE, _DATE_START, clause.sentence) if (keys := _date(m[0]))]
+        theirs = [offered for _, _, _, offered in dates_in(clause.sentence)]
         if not theirs or any(not claimed.isdisjoint(offered) for offered in theirs for claimed in ours):
             return None
     return f"it dates it otherwise ({_show(aligned[0])})"
@@ -523,23 +524,18 @@ def _date_role(part: Clause, quote: list[Clause]) -> str | None:
 
 def _date_roles(text: str) -> list[tuple[frozenset[str], str | None]]:
     """Each date of the text: (the keys a quote needs to hold it, the role the words before it give it)."""
-    found = []
-    for m in _scan(DATE, _DATE_START, text):
-        keys = _date(m[0])
-        if keys:
-            found.append((keys[0], _role_before(text[:m.start()]) or _role_after(text[m.end():])))
-    return found
+    return [(accepted, _role_before(text[:start]) or _role_after(text[end:]))
+            for start, end, accepted, _ in dates_in(text)]
 
 
 def _quote_date_roles(clause: Clause, claimed: frozenset[str]) -> set[str] | None:
-    """The roles the quote gives the claimed date: the cue before it, and the cues of a later clause of the
-    sentence that refers back to it ("... before April 9, so let's plan the signature for that date"). None when
-    the date is not in this clause."""
-    for m in _scan(DATE, _DATE_START, clause.text):
-        keys = _date(m[0])
-        if not keys or claimed.isdisjoint(keys[1]):
+    """The roles the quote gives the claimed date: the cues before it (or one just after), and those of what
+    follows in the turn when it refers back to it ("... before April 9, so let's plan the signature for that
+    date"). None when the date is not in this clause."""
+    for start, end, _, offered in dates_in(clause.text):
+        if claimed.isdisjoint(offered):
             continue
-        roles = _roles_before(clause.text[:m.start()]) or {_role_after(clause.text[m.end():])} - {None}
+        roles = _roles_before(clause.text[:start]) or {_role_after(clause.text[end:])} - {None}
         after = clause.rest
         if _ANAPHORA.search(after):
             roles |= {DATE_ROLES[t] for t in (t.lower() for t in TOKEN.findall(after)) if t in DATE_ROLES}
