@@ -134,7 +134,9 @@ _NUMBER_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 NUMBER_WORD = re.compile(rf"\b(?:an?[ \t]+(?=(?:hundred|thousand|million|billion|dozen)\b))?(?:{_NUMBER_WORD})"
                          rf"(?:(?:[ \t]+and[ \t]+|[ \t]+|-)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"[ \t]*(?:%|percent\b|per[ \t]cent\b)", re.IGNORECASE)
-_UNIT_WORD = re.compile(r"[ \t-]*([A-Za-z]+)")
+_UNIT_WORD = re.compile(r"[ \t_-]*([A-Za-z]+)")
+# A record field's label names what its number counts: "Employees: 2822".
+_UNIT_LABEL = re.compile(r"([A-Za-z]+)[ \t]*(?:\([^)\n]*\))?[ \t]*:[ \t]*\Z")
 # "one" that is not a count: "one of them", "the one who", "no one".
 _PRONOUN_ONE = re.compile(r"(?:\b(?:the|no|any|each|every|which|this|that|someone|anyone)[ \t]+)one\b"
                           r"|\bone(?=[ \t]+(?:of|another|who|that|which)\b|[ \t]*[.,;:!?)]|[ \t]*$)", re.IGNORECASE)
@@ -481,13 +483,22 @@ def _quote_keys(text: str) -> frozenset[str]:
         keys |= offered
         if kind == "number":
             value = next(iter(offered))
-            keys.update(f"{value}:{unit}" for unit in unit_after(rest, m.end()))
+            keys.update(f"{value}:{unit}" for unit in _quote_units(rest, m.start(), m.end()))
         spans.append(m.span())
     rest = _blank(rest, spans)
-    for _, end, value in number_words(rest):
+    for start, end, value in number_words(rest):
         if _PERCENT_AFTER.match(rest, end):
             keys.add(f"p:{value}")
             continue
         keys.add(f"n:{value}")
-        keys.update(f"n:{value}:{unit}" for unit in unit_after(rest, end))
+        keys.update(f"n:{value}:{unit}" for unit in _quote_units(rest, start, end))
     return frozenset(keys)
+
+
+def _quote_units(text: str, start: int, end: int) -> tuple[str, ...]:
+    """The units a quote's number counts: the word after it, or its field's label ("Employees: 2822")."""
+    units = unit_after(text, end)
+    if units:
+        return units
+    label = _UNIT_LABEL.search(text, max(0, start - 40), start)
+    return UNITS.get(label[1].lower(), ()) if label else ()

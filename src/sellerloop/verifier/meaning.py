@@ -71,6 +71,7 @@ _DIRECTED = re.compile(r"\b(from|(?<!according )to|into|by)[ \t]+(?:the[ \t]+)?$
 _SUBJECT = re.compile(r"(?P<name>[A-Z][\w'’-]*(?:[ \t]+(?:[A-Z][\w'’-]*|of|de|van|von))*)"
                       r"(?:[ \t]*\([^)]{0,80}\))?(?:,[^,;.]{1,60},)?[ \t]+(?:(?:has|had|also|then|just)[ \t]+)?"
                       r"(?P<verb>[a-z]+|'ll|’ll)\b")
+_QUOTED = re.compile(r"^[ \t]*(?P<who>[^:\"“\n]{1,80}):[ \t]*[\"“](?P<said>.*)[\"”][ \t]*$")
 _ANAPHORA = re.compile(r"\b(?:that|this|the same)[ \t]+(?:date|day)\b|\bthen\b", re.IGNORECASE)
 
 
@@ -94,6 +95,7 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
     """Why the claim misstates its quotes, or None. `speakers` maps a cited URI to who said or wrote its quote,
     for quotes that do not carry it themselves (a quoted utterance without its "Speaker:" prefix);
     `record_names` are the names of the record the claim is placed on, which it may add to what a quote says."""
+    quotes = list(quotes)
     quote_clauses: list[Clause] = []
     for n, quote in enumerate(quotes):
         default = (speakers or {}).get(uris[n], "") if n < len(uris) else ""
@@ -107,6 +109,11 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
         best = _aligned(part, quote_clauses)
         if not best:
             continue  # nothing in the quote to hold it against: the fact gate and the overlap decided
+        if _verbatim(part, quotes):  # the quote's own words (agents quote their sources): only who said them
+            reason = _speaker(part, best, record_names)  # can be wrong
+            if reason:
+                return reason
+            continue
         reason = (_sequence(part, quote_clauses)
                   or _polarity(part, _negation_scope(part, quote_clauses) or best)
                   or _affirms_negated(part, best, quote_clauses)
@@ -120,6 +127,12 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
         if reason:
             return reason
     return None
+
+
+def _verbatim(part: Clause, quotes: list[str]) -> bool:
+    """The clause is a quote's words as they stand (four words or more, quotation marks aside)."""
+    text = part.text.strip(" \t\"“”'‘’.,;:—–")
+    return len(part.tokens) >= 4 and any(text in quote for quote in quotes)
 
 
 # --- the two sides -------------------------------------------------------------------------------------------
@@ -168,7 +181,14 @@ def _author(text: str) -> str:
 
 @lru_cache(maxsize=1 << 14)
 def claim_clauses(text: str) -> tuple[Clause, ...]:
-    return tuple(clause for sentence in _SENTENCE.split(text) for clause in _clauses(sentence, ""))
+    """A claim's clauses. A quotation as agents write it (`Dana Whitfield: "We sign on Friday."`, several
+    joined by " · ") is that person's words: its clauses carry the person as their speaker."""
+    found = []
+    for piece in text.split(" · "):
+        quoted = _QUOTED.match(piece)
+        who, said = (quoted["who"].strip(), quoted["said"]) if quoted else ("", piece)
+        found.extend(clause for sentence in _SENTENCE.split(said) for clause in _clauses(sentence, who))
+    return tuple(found)
 
 
 def _clauses(sentence: str, speaker: str) -> list[Clause]:
@@ -180,9 +200,18 @@ def _clauses(sentence: str, speaker: str) -> list[Clause]:
         negations = sum(token in NEGATIONS or token.endswith("n't") for token in tokens)
         names = frozenset(word for fact in claim_facts(piece) if fact.kind in ("name", "title")
                           for word in canonical_words_of(fact.text))
-        words = frozenset(content_words(piece)) - names - _NUMBER_WORDS
+        undated = "".join(_pieces_between(piece, [(start, end) for start, end, _, _ in dates_in(piece)]))
+        words = frozenset(content_words(undated)) - names - _NUMBER_WORDS  # dates are facts, not what it says
         result.append(Clause(piece, words, names, tokens, negations % 2 == 1, speaker, sentence))
     return result
+
+
+def _pieces_between(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += (text[last:start], " ")
+        last = end
+    return [*pieces, text[last:]]
 
 
 def _aligned(part: Clause, quote: list[Clause], words: frozenset[str] | None = None) -> list[Clause]:
@@ -294,7 +323,7 @@ def _sentence_units(sentence: str) -> frozenset[str]:
 
 
 def _speaker(part: Clause, aligned: list[Clause], record_names: Sequence[str]) -> str | None:
-    subject, verb = _claim_subject(part.text)
+    subject, verb = (part.speaker, "said") if part.speaker else _claim_subject(part.text)
     if not subject or any(_name_words(subject) <= _name_words(name) for name in record_names):
         return None  # "Green-Plus forwarded the documents": the record's company, for whom its people speak
     speech = verb in SPEECH_VERBS
@@ -306,12 +335,15 @@ def _speaker(part: Clause, aligned: list[Clause], record_names: Sequence[str]) -
 
 
 def _claim_subject(text: str) -> tuple[str, str]:
-    """The person the claim has say or do something, and the verb; only a name ("the CFO is away" has none)."""
+    """The person the claim has say or do something, and the verb: a name before a verb of saying ("Zara
+    said"), or opening the clause before a verb ("Zara will send", "Zara has kept"); only a name ("the CFO is
+    away" has none, nor "SOC 2 Type II certified")."""
     names = {fact.text for fact in claim_facts(text) if fact.kind == "name"}
+    opening = len(text) - len(text.lstrip())
     for m in _SUBJECT.finditer(text):
         verb = m["verb"].lower().replace("’", "'")
         name = next((n for n in names if m["name"].endswith(n) or n.endswith(m["name"])), None)
-        if name and verb not in STOPWORDS - SUBJECT_VERBS:
+        if name and (verb in SPEECH_VERBS or (m.start() == opening and verb not in STOPWORDS - SUBJECT_VERBS)):
             return name, verb
     return "", ""
 

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from sellerloop.errors import BadInput, SellerloopError
-from sellerloop.evidence.conversation import sentences
+from sellerloop.errors import BadInput
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.evidence.words import canonical_words
@@ -54,7 +52,7 @@ class ClaimLike(Protocol):
 def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], facts_only: bool = False,
                  record_names: Sequence[str] = (), speakers: Mapping[str, str] | None = None) -> Verdict:
     """Check one claim against the quote of each source it cites. `quotes` maps a cited URI to its quote text,
-    or to None when the source does not exist. Pure: no store, no I/O (unless the semantic check is on).
+    or to None when the source does not exist. Pure: no store, no I/O.
 
     facts_only: check only that the claim's facts are in the quotes, not that its other words are, nor what
     it says about them. For text that is the agent's own wording around facts (a question, a draft), where
@@ -93,23 +91,15 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
         return Verdict(supported=True, why=f"{found} (facts checked; the wording is the agent's own)",
                        facts=shown)
     share = f"{_percent(overlap)} of the claim's words (besides its facts) appear in the quotes"
-    need = f"(need {_percent(settings.min_overlap)})"
-    if overlap < settings.min_overlap and not settings.semantic:
-        return Verdict(supported=False, why=f"only {share} {need}", facts=shown, overlap=overlap)
-    # Worked out only for a claim its words would pass: most refused claims never need it.
+    if overlap < settings.min_overlap:
+        return Verdict(supported=False, why=f"only {share} (need {_percent(settings.min_overlap)})", facts=shown,
+                       overlap=overlap)
+    # Worked out only for a claim its words pass: most refused claims never need it.
     conflict = meaning_conflict(claim.text, [quotes[uri] for uri in uris], speakers=speakers, uris=uris,
                                 record_names=record_names)
     if conflict:
         return Verdict(supported=False, why=f"{found}, but {conflict}", facts=shown, overlap=overlap)
-    if overlap >= settings.min_overlap:
-        return Verdict(supported=True, why=f"{found}; {share}", facts=shown, overlap=overlap)
-    similarity = max(_similarity(claim.text, quotes[uri]) for uri in uris)
-    if similarity >= settings.min_similarity:
-        return Verdict(supported=True, facts=shown, overlap=overlap, similarity=similarity,
-                       why=f"{found}; only {share}, but its meaning matches them (similarity {similarity:.2f})")
-    return Verdict(supported=False, facts=shown, overlap=overlap, similarity=similarity,
-                   why=f"only {share} {need} and its meaning differs (similarity {similarity:.2f}, "
-                       f"need {settings.min_similarity:.2f})")
+    return Verdict(supported=True, why=f"{found}; {share}", facts=shown, overlap=overlap)
 
 
 def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
@@ -219,21 +209,3 @@ def _join(items) -> str:
 
 def _percent(share: float) -> str:
     return f"{int(share * 100 + 1e-9)}%"  # floor: a claim at 59.6% must not read "60% (need 60%)"
-
-
-@lru_cache(maxsize=1)
-def _wordllama():
-    try:
-        import wordllama
-        from wordllama import WordLlama
-    except ImportError as e:
-        raise SellerloopError("SELLERLOOP_VERIFIER_SEMANTIC is on but wordllama is not installed; "
-                              "install the `semantic` extra: pip install 'sellerloop[semantic]'") from e
-    # The weights ship in the wheel; the default loader looks for the tokenizer elsewhere and then downloads.
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-
-
-def _similarity(claim: str, quote: str | None) -> float:
-    """Against the best-matching sentence: a whole email's embedding is too diluted to compare with one claim."""
-    model = _wordllama()
-    return max((float(model.similarity(claim, sentence)) for sentence in sentences(quote or "")), default=0.0)
