@@ -98,8 +98,8 @@ UNITS = {
     **dict.fromkeys(("location", "locations", "office", "offices", "site", "sites", "branch", "branches", "store",
                      "stores"), ("site",)),
     **dict.fromkeys(("administrator", "administrators", "admin", "admins"), ("administrator",)),
-    **{word + plural: (word,) for word in ("vendor", "project", "system", "tool", "region", "customer", "engineer",
-                                           "developer", "report", "spreadsheet", "ticket", "order", "meeting",
+    **{word + plural: (word,) for word in ("vendor", "project", "system", "tool", "region", "customer",
+                                           "report", "spreadsheet", "ticket", "order", "meeting",
                                            "call", "team", "product", "module", "integration", "country")
        for plural in ("", "s")},
 }

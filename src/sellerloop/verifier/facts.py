@@ -264,20 +264,25 @@ def _is_pronoun_one(text: str, m: re.Match) -> bool:
 
 def unit_after(text: str, end: int) -> tuple[str, ...]:
     """The unit a number at text[:end] counts ("14 working days" -> day), from the next three words; none when
-    no unit word follows ("40 engineers" counts engineers, which a quote's 40 anything may support)."""
+    no unit word follows ("40 widgets": a quote's 40 anything may support it)."""
+    return _unit_span(text, end)[0]
+
+
+def _unit_span(text: str, end: int) -> tuple[tuple[str, ...], int]:
+    """unit_after, and where the unit word ends (it is part of the fact, not a word the overlap counts)."""
     at = end
     for _ in range(3):
         m = _UNIT_WORD.match(text, at)
         if not m:
-            return ()
+            break
         word = m[1].lower()
         units = UNITS.get(word)
         if units:
-            return units
+            return units, m.end()
         if word not in UNIT_SKIPPED:
-            return ()
+            break
         at = m.end()
-    return ()
+    return (), end
 
 
 def _month(name: str) -> int:
@@ -401,12 +406,12 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
     spans = []
     for m in NUMBER.finditer(rest):
         kind, accepted, _ = _number(m[0])
-        units = unit_after(rest, m.end()) if kind == "number" else ()
+        units, end = _unit_span(rest, m.end()) if kind == "number" else ((), m.end())
         if units:
             value = next(iter(accepted - {key for key in accepted if key.startswith("m:")}))
             accepted = frozenset(f"{value}:{unit}" for unit in units)
         found.append((m.start(), Fact(kind, m[0].strip(), accepted)))
-        spans.append(m.span())
+        spans.append((m.start(), end))
     rest = _blank(rest, spans)
     spans = []
     for start, end, value in number_words(rest):
@@ -415,10 +420,11 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
             end = percent.end()
             found.append((start, Fact("percentage", rest[start:end], frozenset({f"p:{value}"}))))
         else:
-            units = unit_after(rest, end)
+            units, unit_end = _unit_span(rest, end)
             accepted = (frozenset(f"n:{value}:{unit}" for unit in units) if units
                         else frozenset({f"n:{value}", f"m:{value}"}))
             found.append((start, Fact("number", rest[start:end], accepted)))
+            end = unit_end
         spans.append((start, end))
     rest = _blank(rest, spans)
     spans = []
