@@ -41,7 +41,7 @@ from sellerloop.evidence.words import (
     content_words,
     stem,
 )
-from sellerloop.verifier.facts import claim_facts, dates_in
+from sellerloop.verifier.facts import dates_in, names_in
 
 # A transcript line as sources render it ("[01:23] Dana Whitfield: text", "[#4] Dana: text"), or as agents
 # quote it, without the time ("Dana Whitfield: text": capitalised words only, and not a label like "Reminder:").
@@ -54,6 +54,7 @@ _HEADER = re.compile(r"^(?:(?:From|To|Cc|Bcc|Attendees|Subject):|(?:Email|Meetin
 # Someone reported inside a note or a signal: "Heard from X that ...", "X said ...".
 _REPORTED = re.compile(r"(?:\bheard from|\baccording to)[ \t]+(?P<a>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})"
                        r"|(?P<b>[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*){0,3})[ \t]+(?:said|says|told|asked|wrote)\b")
+_REPORTING = re.compile(r"said|says|told|asked|wrote|heard from|according to", re.IGNORECASE)  # a cheap test first
 _SENTENCE = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z\"'“(\[])|[ \t]*\n[ \t]*")
 _CLAUSE = re.compile(r"[ \t]*[;:][ \t]+|,?[ \t]+(?=(?:but|so|because|although|though|whereas|while)[ \t])"
                      r"|,[ \t]+(?=(?:and|which|then)[ \t])|[ \t]+[—–][ \t]+"
@@ -83,6 +84,7 @@ class Clause(NamedTuple):
     text: str
     words: frozenset[str]  # content words, canonical, besides those of its names and titles
     names: frozenset[str]  # the words of its names and titles
+    people: tuple[str, ...]  # its names as written (people, companies)
     tokens: tuple[str, ...]  # every word, lower case, in order
     negated: bool  # an odd number of negations
     speaker: str  # who said or wrote it, when the source says ("" otherwise)
@@ -96,13 +98,15 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
     for quotes that do not carry it themselves (a quoted utterance without its "Speaker:" prefix);
     `record_names` are the names of the record the claim is placed on, which it may add to what a quote says."""
     quotes = list(quotes)
+    if all(any(piece in quote for quote in quotes) for piece in _as_quoted(claim)):
+        return None  # the quotes' own words, with who said them as the quotes show it: nothing to misstate
     quote_clauses: list[Clause] = []
     for n, quote in enumerate(quotes):
         default = (speakers or {}).get(uris[n], "") if n < len(uris) else ""
         quote_clauses.extend(clauses_of(quote, default))
     if not quote_clauses:
         return None
-    reason = _direction(claim, quote_clauses)
+    reason = _direction(claim_clauses(claim), quote_clauses)
     if reason:
         return reason
     for part in claim_clauses(claim):
@@ -129,6 +133,15 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
     return None
 
 
+def _as_quoted(claim: str) -> list[str]:
+    """The claim's pieces as a quote would hold them: `Dana: "We sign."` as "Dana: We sign." """
+    pieces = []
+    for piece in claim.split(" · "):
+        quoted = _QUOTED.match(piece) if ('"' in piece or "“" in piece) else None
+        pieces.append(f"{quoted['who'].strip()}: {quoted['said']}" if quoted else piece.strip())
+    return pieces
+
+
 def _verbatim(part: Clause, quotes: list[str]) -> bool:
     """The clause is a quote's words as they stand (four words or more, quotation marks aside)."""
     text = part.text.strip(" \t\"“”'‘’.,;:—–")
@@ -149,7 +162,7 @@ def clauses_of(text: str, default_speaker: str = "") -> tuple[Clause, ...]:
         m = _LINE.match(line)
         speaker, body = ((m["speaker"] or m["named"]).strip(), m["text"]) if m else (author_name, line)
         for sentence in _SENTENCE.split(body):
-            reported = _REPORTED.search(sentence)
+            reported = _REPORTED.search(sentence) if _REPORTING.search(sentence) else None
             who = (reported["a"] or reported["b"]) if reported else speaker
             for clause in _clauses(sentence, who):
                 at = body.find(clause.text)
@@ -185,7 +198,7 @@ def claim_clauses(text: str) -> tuple[Clause, ...]:
     joined by " · ") is that person's words: its clauses carry the person as their speaker."""
     found = []
     for piece in text.split(" · "):
-        quoted = _QUOTED.match(piece)
+        quoted = _QUOTED.match(piece) if ('"' in piece or "“" in piece) else None
         who, said = (quoted["who"].strip(), quoted["said"]) if quoted else ("", piece)
         found.extend(clause for sentence in _SENTENCE.split(said) for clause in _clauses(sentence, who))
     return tuple(found)
@@ -193,23 +206,31 @@ def claim_clauses(text: str) -> tuple[Clause, ...]:
 
 def _clauses(sentence: str, speaker: str) -> list[Clause]:
     result = []
-    for piece in _CLAUSE.split(sentence):
-        if not piece or not piece.strip():
+    # The sentence's names and dates, read once; each clause gets those it holds.
+    named = names_in(sentence)
+    undated = "".join(_pieces_between(sentence, [(start, end) for start, end, _, _ in dates_in(sentence)]))
+    at = 0
+    for split in (*_CLAUSE.finditer(sentence), None):
+        end = split.start() if split else len(sentence)
+        piece, piece_undated = sentence[at:end], undated[at:end]
+        at = split.end() if split else end
+        if not piece.strip():
             continue
         tokens = tuple(token.lower().replace("’", "'") for token in TOKEN.findall(_BY_DATE.sub("before", piece)))
         negations = sum(token in NEGATIONS or token.endswith("n't") for token in tokens)
-        names = frozenset(word for fact in claim_facts(piece) if fact.kind in ("name", "title")
-                          for word in canonical_words_of(fact.text))
-        undated = "".join(_pieces_between(piece, [(start, end) for start, end, _, _ in dates_in(piece)]))
-        words = frozenset(content_words(undated)) - names - _NUMBER_WORDS  # dates are facts, not what it says
-        result.append(Clause(piece, words, names, tokens, negations % 2 == 1, speaker, sentence))
+        mine = [fact for fact in named if fact.text in piece]
+        names = frozenset(word for fact in mine for word in fact.phrase.split())
+        words = frozenset(content_words(piece_undated)) - names - _NUMBER_WORDS  # dates are facts, not words
+        people = tuple(fact.text for fact in mine if fact.kind == "name")
+        result.append(Clause(piece, words, names, people, tokens, negations % 2 == 1, speaker, sentence))
     return result
 
 
 def _pieces_between(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The text around the spans, each span replaced by as many spaces (positions stay as they were)."""
     pieces, last = [], 0
     for start, end in spans:
-        pieces += (text[last:start], " ")
+        pieces += (text[last:start], " " * (end - start))
         last = end
     return [*pieces, text[last:]]
 
@@ -323,7 +344,7 @@ def _sentence_units(sentence: str) -> frozenset[str]:
 
 
 def _speaker(part: Clause, aligned: list[Clause], record_names: Sequence[str]) -> str | None:
-    subject, verb = (part.speaker, "said") if part.speaker else _claim_subject(part.text)
+    subject, verb = (part.speaker, "said") if part.speaker else _claim_subject(part)
     if not subject or any(_name_words(subject) <= _name_words(name) for name in record_names):
         return None  # "Green-Plus forwarded the documents": the record's company, for whom its people speak
     speech = verb in SPEECH_VERBS
@@ -334,11 +355,13 @@ def _speaker(part: Clause, aligned: list[Clause], record_names: Sequence[str]) -
     return f"it has {subject} say or do what {aligned[0].speaker} said ({_show(aligned[0])})"
 
 
-def _claim_subject(text: str) -> tuple[str, str]:
+def _claim_subject(part: Clause) -> tuple[str, str]:
     """The person the claim has say or do something, and the verb: a name before a verb of saying ("Zara
     said"), or opening the clause before a verb ("Zara will send", "Zara has kept"); only a name ("the CFO is
     away" has none, nor "SOC 2 Type II certified")."""
-    names = {fact.text for fact in claim_facts(text) if fact.kind == "name"}
+    names, text = part.people, part.text
+    if not names:
+        return "", ""
     opening = len(text) - len(text.lstrip())
     for m in _SUBJECT.finditer(text):
         verb = m["verb"].lower().replace("’", "'")
@@ -353,11 +376,11 @@ def _someone_else(part: Clause, aligned: list[Clause], record_names: Sequence[st
     clause does not: one was put in the other's place ("approval sits with Camille" for "... with Javier").
     The record's own names are not counted: a claim may say whose the statement is."""
     records = [_name_words(name) for name in record_names]
-    ours = {key for key in _clause_names(part.text) if not any(key <= record for record in records)}
+    ours = {key for key in _clause_names(part) if not any(key <= record for record in records)}
     if not ours:
         return None
     for clause in aligned:
-        theirs = set(_clause_names(clause.text))
+        theirs = set(_clause_names(clause))
         # "I've kept Maria updated", said by Helen: Helen may be named, but is not someone the claim left out.
         present = theirs | ({_name_words(clause.speaker)} if clause.speaker and not FIRST_PERSON.isdisjoint(
             clause.tokens) else set())
@@ -366,13 +389,11 @@ def _someone_else(part: Clause, aligned: list[Clause], record_names: Sequence[st
     return f"it names someone else in the quote's place ({_show(aligned[0])})"
 
 
-@lru_cache(maxsize=1 << 12)
-def _clause_names(text: str) -> tuple[frozenset[str], ...]:
+def _clause_names(clause: Clause) -> tuple[frozenset[str], ...]:
     """The names in a clause, as word sets; not a lone capitalised word opening it ("Final approval ...",
     "Orders are ..."), which is more often a common word than a name."""
-    opening = text.lstrip().split(" ", 1)[0].strip(",.;:")
-    return tuple(_name_words(fact.text) for fact in claim_facts(text)
-                 if fact.kind == "name" and fact.text != opening)
+    opening = clause.text.lstrip().split(" ", 1)[0].strip(",.;:")
+    return tuple(_name_words(name) for name in clause.people if name != opening)
 
 
 def _unmatched(names: set[frozenset[str]], others: set[frozenset[str]]) -> bool:
@@ -491,14 +512,13 @@ def _compared(part: Clause, aligned: list[Clause]) -> str | None:
     return f"it swaps the sides of a comparison ({_show(aligned[0])})"
 
 
-def _direction(claim: str, quote: list[Clause]) -> str | None:
+def _direction(claim: Sequence[Clause], quote: list[Clause]) -> str | None:
     """A name the claim has something come from (or go to) where the quote has another name in that place:
     "joins Brightwater from Sunnamplex" for "Sunnamplex ... Helen joins from Brightwater"."""
     ours = _directed_names(claim)
     if not ours:
         return None
-    text = " ".join(clause.text for clause in quote)
-    theirs = _directed_names(text)
+    theirs = _directed_names(quote)
     for name, preposition in ours.items():
         if preposition and theirs.get(name) and theirs[name] != preposition:
             return f"it has {preposition} {name} where the quote has {theirs[name]} {name}"
@@ -509,14 +529,15 @@ def _direction(claim: str, quote: list[Clause]) -> str | None:
     return None
 
 
-def _directed_names(text: str) -> dict[str, str]:
-    found = {}
-    for fact in claim_facts(text):
-        if fact.kind != "name":
-            continue
-        at = text.find(fact.text)
-        m = _DIRECTED.search(text[max(0, at - 24):at])
-        found[fact.text] = m[1].lower() if m else ""
+def _directed_names(clauses: Sequence[Clause]) -> dict[str, str]:
+    """Each name and the preposition just before its first mention ("" for none)."""
+    found: dict[str, str] = {}
+    for clause in clauses:
+        for name in clause.people:
+            if name not in found:
+                at = clause.text.find(name)
+                m = _DIRECTED.search(clause.text[max(0, at - 24):at])
+                found[name] = m[1].lower() if m else ""
     return found
 
 
