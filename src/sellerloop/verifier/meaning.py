@@ -1,22 +1,30 @@
 """What a claim says about its facts, against what the quote says: the checks the fact gate and the word overlap
 cannot make, because a falsified claim keeps every fact and nearly every word of its quote.
 
-Each part of the claim (a clause: sentences split at ";", ":", "but", "so", "because", ...) is aligned with the
-quote clause that shares most of its content words, and the two must agree on
-1. polarity: negation (not, n't, never, no, without, unable, ...) and antonyms (approved/frozen, before/after,
-   above/below ...). Each difference is a flip; an odd number of flips is a contradiction, so "won't finish
-   before April 9" still supports "finishes after April 9" (two flips) but not "finishes before April 9";
-2. time units: "months of work" is not "weeks of work" (numbered units are facts, see facts.py);
-3. who said it: a claim that has a person say, ask, promise or do ("Zara said", "Zara will send") what the quote
-   has someone else say (a transcript line's speaker, an email's sender, "Heard from X that") is refused. A
-   quote in the first person ("I'll send ...") makes its speaker the subject;
-4. argument order: with an asymmetric verb (acquires, replaces, reports to, sends to, ...), the people and
-   companies around it must stand in the quote's order ("by" between them reverses it: the passive);
-5. the role of each date: a date the quote gives as a signature, start, renewal, review, meeting, ... must not be
-   claimed as another ("renewal on 1 March, pilot starts 12 Feb" does not support "the pilot starts 1 March").
+Each part of the claim (a clause: sentences split at ";", ":", "but", "so", "because", ", and", "and" before a
+second predicate, ...) is aligned with the quote clause sharing most of its content words (names break ties;
+dates and numbers are facts and do not count), and must agree with it on
+1. polarity: negation (not, n't, never, no, nobody, without, unable, unclear, stopped, ...) and antonyms
+   (approved/frozen, open/closed, before/after, above/below, won/lost, ...). Each difference is a flip; an odd
+   number is a contradiction, so "won't finish before April 9" still supports "finishes after April 9". A
+   negation is held against the quote clause its next words align with ("the team may not have capacity" is
+   about capacity); an affirmative claim holding what a clause of the same quote sentence negates is refused;
+2. units of time: "months of work" is not "weeks of work" (numbered units are facts, facts.py);
+3. who said it: a claim that has a person say, promise or do (`Zara said`, `Zara will send`, an agent's
+   `Zara: "..."`) what the quote has someone else say (a transcript line's speaker, an email's sender, "Heard
+   from X that") is refused; a quote in the first person ("I'll send ...") makes its speaker the subject. A
+   claim naming someone where the quote clause names another ("approval sits with Camille" for "... with
+   Javier") is refused too (the record's own names aside);
+4. argument order: around an asymmetric verb (acquires, replaces, sends to, presents to, ...) the words before
+   and after it must not swap sides ("by" after the verb is the passive); nor the sides of a comparison ("email
+   over calls"), the steps of a sequence ("first A, then B"), or where someone comes from ("joins X from Y");
+5. the role of each date: a date the quote gives as a signature, start, renewal, review, meeting, delivery, ...
+   (the cue words before it, or a later "that date"/"then" in the same turn) must not be claimed in another
+   role; and a clause must not date a statement with another of the quote's dates.
 
-Deterministic and lexical (no model): the word lists are in evidence/words.py. A check that cannot align a
-claim clause (no shared content word) says nothing about it: the fact gate and the overlap already decided.
+A clause that is a quote's own words (agents quote their sources) is only checked for who said it. Deterministic
+and lexical (no model; the word lists are in evidence/words.py). A claim clause that shares no content word with
+the quotes says nothing these checks can hold against them: the fact gate and the overlap decided it.
 """
 from __future__ import annotations
 
