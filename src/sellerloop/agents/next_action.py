@@ -59,6 +59,7 @@ WEIGHTS = {
 }
 STALLED_FACTOR = 1.5  # a deal is stalled after 1.5x the book's median days in its stage ...
 STALLED_MIN_EXTRA_DAYS = 14  # ... and at least two weeks past it
+LONG_STALLED_FACTOR = 4  # past 4x the norm, the deal needs a go/no-go, not one more meeting
 QUIET_DAYS = 21  # no email, meeting or call for three weeks
 ENGAGED_DAYS = 7  # the customer wrote or met within a week: a moment to move
 INTENT_DAYS = 60  # news and hiring older than two months no longer say "now"
@@ -72,8 +73,10 @@ ADVANCES = {
     "single_threaded": (("economic_buyer", "authority", "champion", "decision_process"),
                         ("request_intro", "add_contact_role", "book_meeting")),
     "gone_quiet": (("champion", "need", "identify_pain", "need_payoff"), ("book_meeting", "create_task")),
-    "customer_engaged": ((), ("book_meeting", "create_task")),
-    "open_ticket": (("identify_pain", "problem", "need", "decision_criteria"), ("create_task", "log_note")),
+    # The customer is active: the moment to meet. Anything else would not use the moment, so nothing else.
+    "customer_engaged": ((), ("book_meeting",)),
+    "open_ticket": (("identify_pain", "problem", "need", "decision_criteria"),
+                    ("create_task", "book_meeting", "log_note")),
     "reply_owed": (("champion", "decision_process", "need", "need_payoff"), ("send_email",)),
     "buyer_risk": (("economic_buyer", "decision_process", "authority", "timeline"), ("create_task", "book_meeting")),
     "budget_gap": (("economic_buyer", "budget", "metrics", "need_payoff"), ("book_meeting", "create_task")),
@@ -226,11 +229,16 @@ def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Cand
         return []
     score = WEIGHTS["stalled"] + min(0.15, 0.05 * (days / norm - STALLED_FACTOR))
     line = f"{o.stage}: {entered.isoformat()}"  # the stage history's line for this entry, verbatim
-    return [Candidate("stalled", score, f"stalled, {days} days in {o.stage} (deals usually move on after {norm:.0f})",
-                      f"{o.stage} since {entered.isoformat()}.",
+    why = f"stalled, {days} days in {o.stage} (deals usually move on after {norm:.0f})"
+    elements, actions = ADVANCES["stalled"]
+    if days > LONG_STALLED_FACTOR * norm:
+        # Another meeting will not move a deal this far past the norm: the seller needs a decision, yes or no.
+        why += ": ask for a go/no-go decision or close it out"
+        actions = ("create_task", "book_meeting")
+    return [Candidate("stalled", score, why, f"{o.stage} since {entered.isoformat()}.",
                       [cite_field("opportunity", o, "stage"), SourceRef(uri=f"stage_history:{o.id}", quote=line,
                                                               kind="stage_history")],
-                      *ADVANCES["stalled"])]
+                      elements, actions)]
 
 
 def _engagement(session: Session, read: DealRead) -> list[Candidate]:
