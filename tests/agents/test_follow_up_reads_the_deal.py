@@ -6,8 +6,9 @@ import datetime as dt
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.records.models import Activity, FieldChange, Transcript, Utterance
-from tests.agents.test_next_action_reads_the_deal import MALIK, SELLER, _book
 from tests.agents.test_research_and_prep import _check_grounded
+from tests.support.scenes import MALIK, SELLER
+from tests.support.scenes import book as _book
 
 
 def _call(session):

@@ -6,8 +6,9 @@ import datetime as dt
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
 from sellerloop.records.models import FieldChange
-from tests.agents.test_next_action_reads_the_deal import _book, _email
 from tests.agents.test_research_and_prep import _check_grounded
+from tests.support.scenes import book as _book
+from tests.support.scenes import email as _email
 
 
 def _prep(session):

@@ -25,7 +25,6 @@ the label says in code-written words what was found ("stalled, 120 days in Engag
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -34,11 +33,10 @@ from sellerloop.actions.catalogue import get_action
 from sellerloop.agents.models import Subject
 from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
-from sellerloop.evidence.conversation import sentences
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import activity_heading, cite_field, field_change_line, resolve_source
-from sellerloop.evidence.timeline import DealRead, Mention, deal_touches, read_deal
+from sellerloop.evidence.timeline import DealRead, Mention, deal_touches, read_deal, the_ask
 from sellerloop.playbooks.models import Element, ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.policy.service import session_policy
@@ -251,7 +249,7 @@ def _engagement(session: Session, read: DealRead) -> list[Candidate]:
         # The newest message still waiting on us; the ask in it, quoted, is what the reply must answer.
         w = owed[0]
         header, refs = activity_heading(session=session, activity=w.activity)
-        ask = _ask(w.activity)
+        ask = the_ask(w.activity)
         statement = f"{header}." + (f" {ask}" if ask else "")
         if ask:
             refs = [*refs, SourceRef(uri=f"activity:{w.activity.id}", quote=ask, kind="activity")]
@@ -277,15 +275,6 @@ def _engagement(session: Session, read: DealRead) -> list[Candidate]:
                              f"customer engaged, {recent} touches in the last 30 days", f"{header}.",
                              refs, *ADVANCES["customer_engaged"]))
     return out
-
-
-_ASK = re.compile(r"\?|\b(can we|could we|could you|would you|can you|please|let me know|set up|schedule|send me|"
-                  r"would it be possible|I'd like|we'd like|we need)\b", re.I)
-
-
-def _ask(message: Activity) -> str | None:
-    """The first sentence of a message that asks for something: what a reply has to answer."""
-    return next((sentence for sentence in sentences(message.body or "") if _ASK.search(sentence)), None)
 
 
 def _said(read: DealRead) -> list[Candidate]:

@@ -6,8 +6,9 @@ It is built from a loaded `DealEvidence` (no query of its own, so a whole-book r
 and keeps, for every finding, the statement it rests on: an agent quotes that, the verifier checks it.
 
 The readings are deliberately plain rules over what the records say, each with the why next to it:
-- A thread waits on us when its last message is the customer's and nothing of ours (a reply, a meeting or call
-  with them) came after; it waits on them when our last message got no answer.
+- A thread waits on us when its last message is the customer's, asks something (a question or a request), and
+  nothing of ours (a reply, a meeting or call with them) came after; it waits on them when our last message got
+  no answer. A customer's "Thanks, received." leaves the thread resting.
 - A slip is a close date moved later, or a stage moved back.
 - A competitor is a capitalised name the customer puts in a competing context ("also evaluating X", "X offered us",
   "demo from X"), or that we compare ourselves with ("where we differ from X"): the context, not a list of names,
@@ -22,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from sellerloop.evidence.commitments import Commitment, find_commitments
-from sellerloop.evidence.conversation import Statement, deal_evidence_statements
+from sellerloop.evidence.conversation import Statement, deal_evidence_statements, sentences
 from sellerloop.evidence.dates import date_mentions
 from sellerloop.evidence.deals import DealEvidence
 from sellerloop.evidence.words import content_words
@@ -228,6 +229,15 @@ def _track(c: Commitment, statements: list[Statement], as_of: dt.date) -> Tracke
     return Tracked(c, "overdue" if c.due is not None and c.due < as_of else "open")
 
 
+_ASK = re.compile(r"\?|\b(can we|could we|could you|would you|can you|please|let me know|set up|schedule|send me|"
+                  r"would it be possible|I'd like|we'd like|we need)\b", re.I)
+
+
+def the_ask(message: Activity) -> str | None:
+    """The first sentence of a message that asks for something: what a reply has to answer."""
+    return next((sentence for sentence in sentences(message.body or "") if _ASK.search(sentence)), None)
+
+
 def _signature_dates(customer: list[Statement]) -> list[Mention]:
     """Days the customer named for signing or closing: "procurement can't sign before August 2, 2018"."""
     found = []
@@ -268,6 +278,8 @@ def _waiting(deal: DealEvidence, as_of: dt.date) -> list[Waiting]:
         last = messages[-1]
         later = [a for a in touches if a.occurred_at > last.occurred_at]
         if last.direction == "inbound":
+            if the_ask(last) is None:
+                continue  # "Thanks, received.": the thread rests, nobody waits
             author = next(iter(_customers(last, ("from",))), {})
             # Anything of ours after it answers it: an email, or a meeting or call the writer was in.
             answered = any(a.direction == "outbound" and a.kind == "email"
