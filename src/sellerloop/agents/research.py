@@ -150,13 +150,12 @@ def gather(*, session: Session, account: Account, playbook: Playbook, owners: se
         add("trigger", trigger.statement, [trigger.source], label=trigger.label)
         theme_elements, why = ANGLES[relevance]
         element = next((key for key in theme_elements if key in elements), playbook.elements[0].key)
-        text, sources = trigger.evidence, [trigger.evidence_source]
+        label, sources = f"Why now · {playbook.element(element).name}: {why}", [trigger.evidence_source]
         contact = _contact_for(relevance, people)
-        if contact is not None:
-            text = f"{text} Whom to ask: {contact.name}, {contact.title}."
+        if contact is not None:  # named in the label, from the contact's own fields, which the item cites
+            label += f" · ask {contact.name}, {contact.title}"
             sources = [*sources, *_contact_refs(contact)]
-        add("hypothesis", text, sources, label=f"Why now · {playbook.element(element).name}: {why}",
-            playbook_element=element)
+        add("hypothesis", trigger.evidence, sources, label=label, playbook_element=element)
     for risk in _open_tickets(session, account):
         add("risks", risk.statement, [risk.source], label=risk.label)
     return Brief(use_case="research", subject=Subject(type="account", id=account.id), subject_name=account.name,
