@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from sellerloop.agents.models import CITED_KINDS, Subject
 from sellerloop.agents.service import run_agent
+from sellerloop.evidence.coaching_labels import HOW_HANDLED, UNTRADED
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.records.models import Opportunity, Transcript, User
 from sellerloop.store.db import create_store_engine, session_scope
@@ -78,12 +79,13 @@ def test_objections_are_quoted_in_the_customers_words_and_say_how_they_were_hand
         sellers = set(s.scalars(select(User.name)))
     objections = [i for i in run.items if i.kind == "objection"]
     for objection in objections:
-        [source] = objection.sources
+        # The customer's words first, then the seller's reply the verdict is about (none when there was none).
+        source, *reply = objection.sources
         assert source.quote.split(": ", 1)[0] not in sellers, "an objection must be the customer's words"
         assert source.quote.split(": ", 1)[1] in objection.text
-        assert objection.label.split(" · ")[1] in {"answered with proof", "answered with a concession",
-                                                    "answered with a question", "answered", "not answered",
-                                                    "acknowledged, not answered", "put off by the seller"}
+        assert all(ref.quote.split(":", 1)[0] in sellers for ref in reply[:1])
+        verdict = objection.label.split(" · ")[1].removesuffix(f", {UNTRADED}")
+        assert verdict in HOW_HANDLED.values()
     # The objection that was put off comes back as an improvement, citing the objection and the reply.
     improvement = next(i for i in run.items if i.section == "improvements" and "objection" in i.label)
     assert len(improvement.sources) == 2

@@ -63,6 +63,11 @@ class Commitment:
         return self.when is not None and resolve_due(self.when, None) is None
 
     @property
+    def settles_terms(self) -> bool:
+        """Agreed terms, or a pledge of an amount that needs no yes ("I'll do $20"): what a deal closes on."""
+        return self.kind == AGREED or (self.kind == PROMISE and self.amount is not None and self.when is None)
+
+    @property
     def binding(self) -> bool:
         """A promise or an agreed term: something someone is now expected to do."""
         return self.kind != OFFER
@@ -133,6 +138,9 @@ def find_commitments(statements: Iterable[Statement], *, people: Iterable[str] =
         parts = sentences(statement.text)
         said = [c for c in (_commitment(statement, sentence, named, seller_names, undated_on)
                             or _offer(statement, sentence) for sentence in parts) if c is not None]
+        if ask is None and before is not None and parts and _STRONG_ACCEPT.search(parts[0]) \
+                and not _COUNTER.search(parts[0]):
+            ask = _terms_in(before)  # "Even a couple of cents." - "Yeah, I can do that.": terms named, taken
         if ask is not None and parts and (_answers_ask(parts[0]) or (said and said[0].sentence == parts[0])):
             # A yes to the other side's ask: the answer's own promise ("Sure. I'll send it by Friday") or, for a
             # bare yes, what was asked is what is agreed.
@@ -173,7 +181,8 @@ _PROPOSAL = re.compile(
     r"trade|part\s+with|take|let\s+you\s+have|throw\s+in|include|sign|buy|commit\s+to|go\s+(?:with|to)|split|"
     r"pledge)\b|\b(?:i|we)\s+(?:choose|pick|pledge|agree\s+to)\b"
     r"|\byou\s+can\s+(?:have|take|keep|give\s+me)\b|\b(?:can|could)\s+(?:i|we)\s+(?:do|get|have|take)\b|\blet['’]?s\s+(?:do|go\s+with|say|split|make\s+it)\b"
-    r"|\b(?:i|we)\s+(?:propose|suggest|offer)\b", re.I)
+    r"|\b(?:i|we)\s+(?:propose|suggest|offer)\b|\bgo\s+ahead\s+and\s+(?:take|have|keep|put)\b"
+    r"|^\W*(?:take|have|keep)\s+(?=[$€£]|\.?\d)", re.I)
 # "As of now I am donating $1": the present tense of a pledge, a promise like "I will donate $1".
 _PLEDGE = re.compile(r"\b(?:i|we)(?:['’]m|\s+am|['’]re|\s+are)\s+(?:(?:now|definitely|also)\s+)?(?:donating|giving|"
                      r"paying|pledging|contributing|signing|buying|committing)\b", re.I)
@@ -208,7 +217,8 @@ _WEAK_ACCEPT = re.compile(r"^\W*(?:(?:well|oh|wow)\W+)?(?:ok(?:ay)?|yes|yeah|yep
                           r"all\s+right|awesome|excellent|wonderful|fantastic|cool|fine|of\s+course|absolutely|"
                           r"definitely|certainly|thank\s+you|thanks|ty|that(?:['’]?s|\s+is)\s+(?:so\s+|very\s+|really\s+)?"
                           r"(?:great|wonderful|awesome|amazing|generous|kind|fantastic|lovely|nice))\b", re.I)
-_COUNTER = re.compile(r"\b(?:but|however|though|instead|rather|no|not|nope|can['’]?t|cannot|won['’]?t|don['’]?t|"
+_COUNTER = re.compile(r"\b(?:but|however|though|instead|rather|no(?!\s+(?:idea|problem|worries|doubt))|not|nope|"
+                      r"can['’]?t|cannot|won['’]?t|don['’]?t|"
                       r"reject-deal|walk-away|how\s+about|what\s+about|what\s+if|if|unless|except|counter)\b|\?",
                       re.I)
 # An ask for the other side to give, do or agree to something: "Would you be willing to donate $1?", "How much
@@ -223,7 +233,7 @@ _ASK = re.compile(
     # "So you are donating $0.15, correct?", "I can count on you for $0.10?": checking terms is asking for them.
     rf"|\byou(?:['’]re|\s+are|\s+will\s+be|['’]ll\s+be)\s+(?P<confirm>{_ASKED_ACTS}\w*\b[^?]*)"
     r"|\bcount\s+on\s+you\s+(?P<count_on>for\b[^?]*)"
-    r"|\bhow\s+much\s+(?:would|will|do|can|could)\s+(?:you|u)\s+(?:\w+\s+){0,2}?(?P<how_much>(?:donat|giv|"
+    r"|\bhow\s+much(?:\s+\w+){0,4}?\s+(?:would|will|do|can|could)\s+(?:you|u)\s+(?:\w+\s+){0,2}?(?P<how_much>(?:donat|giv|"
     r"contribut|pay|spend|offer)\w*\b[^?]*)"
     r"|^(?:please|so\s+please)\s+(?P<please>(?:donat|giv|contribut|sign|send|commit)\w*\b[^.!?]*)", re.I)
 
@@ -242,7 +252,8 @@ def accepts(text: str) -> bool:
 
 def _answers_ask(sentence: str) -> bool:
     """Is this the opening of a yes to an ask: "Yes", "Sure, I can do that", "Let's do 1", "$1", "50 cents"?"""
-    if _COUNTER.search(sentence):
+    if _COUNTER.search(sentence.rstrip(" ?")) or _zero(_amount(sentence)) or _NOTHING.search(sentence) \
+            or re.fullmatch(r"\W*[$€£]?0(?:\.0+)?\W*", sentence):  # "Maybe 0.50?" is a shy yes; "$0" a no
         return False
     bare_amount = _AMOUNT.fullmatch(sentence.strip(" .!,")) is not None or re.fullmatch(
         r"\W*(?:(?:like|ok(?:ay)?|um+|just|only|maybe)\W+)*[$€£]?\d*\.?\d+\s*(?:\$|dollars?|cents?|bucks)?\W*",
@@ -252,14 +263,31 @@ def _answers_ask(sentence: str) -> bool:
 
 
 def _ask_in(statement: Statement) -> tuple[str, str] | None:
-    """(the asking sentence, what it asks for) of the last ask in the statement, if it ends on one."""
+    """(the asking sentence, what it asks for) of the last ask in the statement."""
     parts = sentences(statement.text)
     asking = statement.text.rstrip().endswith("?")
-    for sentence in reversed(parts[-2:]):  # "I can count on you for $5 today. Is that right?"
+    # Anywhere in the turn: "How much would you like to donate? It comes out of your task payment."
+    for sentence in reversed(parts):
         match = _ASK.search(sentence)
         if match and (sentence.rstrip().endswith("?") or match["please"] or (asking and not match["what"])):
             what = next(group for group in match.groups() if group).strip(" ?.!")
             return sentence, what
+    return None
+
+
+_SPEAKER_SIDE = re.compile(r"\b(?:i|we|my|our|me|us|i['’]m|we['’]re|i['’]ve|we['’]ve)\b", re.I)
+
+
+def _terms_in(statement: Statement) -> tuple[str, str] | None:
+    """The last sentence of the statement that names an amount, as terms a strong yes can take up."""
+    for sentence in reversed(sentences(statement.text)):
+        amount = _amount(sentence)
+        if _PROPOSAL.search(sentence) or _EXCHANGE.search(sentence) or _FIRST_PERSON.search(sentence):
+            return None  # an offer or a promise of its own: the yes settles that one (find_commitments)
+        # Terms suggested to the listener ("Even a couple of cents."), not the speaker's own situation ("We set
+        # aside about $3,000 for this", which "That's fair" acknowledges rather than accepts).
+        if amount and not _zero(amount) and not sentence.rstrip().endswith("?") and not _SPEAKER_SIDE.search(sentence):
+            return sentence, sentence.strip(" .!")
     return None
 
 
