@@ -79,7 +79,8 @@ _FIRST_PERSON = re.compile(
     r"(?<![\w'’])(?:(?:I|we)(?:['’]ll|\s+will|\s+shall|['’]m\s+going\s+to|\s+am\s+going\s+to"
     r"|['’]re\s+going\s+to|\s+are\s+going\s+to)|let\s+me)\s+(?=\S)", re.I)
 # Words between the promise and its verb that change nothing: "I'll also send", "we'll definitely get".
-_FILLER = re.compile(r"(?:(?:also|then|just|definitely|certainly|personally|gladly|happily|quickly|both|"
+_FILLER = re.compile(r"(?:(?:also|then|just|definitely|certainly|personally|gladly|happily|quickly|both|mostly|"
+                     r"really|actually|only|all|each|surely|"
                      r"still|now|first|make\s+sure\s+(?:to|that\s+I|that\s+we|we|I))\s+)+", re.I)
 # Verbs that say what someone will be, need or think, not what they will do.
 _NOT_ACTIONS = frozenset("""
@@ -96,7 +97,7 @@ _HAVE_ACTION = re.compile(r"have\s+(?:a\s+(?:look|word|chat|call|think)\b|(?:[\w
 # Plans and circumstances told in the future tense: what the speaker will do anyway, not for the other side.
 _PLANS = frozenset("""
     use camp hike cook eat drink stay travel spend enjoy feel live freeze starve die bring run sleep swim fish
-    hunt relax survive play drive arrive leave
+    hunt relax survive play drive arrive leave sweat catch forage boil gather collect
 """.split())
 # A refusal phrased as an action: "I will donate nothing", "we'll pay zero".
 _NOTHING = re.compile(r"[\w'’]+\s+(?:nothing|none|zero|no\s+\w+|[$€£]?0(?:\.0+)?(?!\.?\d))(?:\W|$)", re.I)
@@ -140,7 +141,8 @@ def find_commitments(statements: Iterable[Statement], *, people: Iterable[str] =
                             or _offer(statement, sentence) for sentence in parts) if c is not None]
         if ask is None and before is not None and parts and _STRONG_ACCEPT.search(parts[0]) \
                 and not _COUNTER.search(parts[0]):
-            ask = _terms_in(before)  # "Even a couple of cents." - "Yeah, I can do that.": terms named, taken
+            # "Even a couple of cents." - "Yeah, I can do that.": terms named, taken.
+            ask = _terms_in(before, firmly=_TAKES_TERMS.search(parts[0]) is not None)
         if ask is not None and parts and (_answers_ask(parts[0]) or (said and said[0].sentence == parts[0])):
             # A yes to the other side's ask: the answer's own promise ("Sure. I'll send it by Friday") or, for a
             # bare yes, what was asked is what is agreed.
@@ -166,8 +168,12 @@ def dated_commitments(statements: list[Statement]) -> list[Statement]:
 _AMOUNT = re.compile(
     r"[$€£]\s?\d[\d,]*(?:\.\d+)?(?:\s?[kKmM]\b)?|(?<![\w.])\.\d+\b|\b\d[\d,]*(?:\.\d+)?\s?(?:%|(?:dollars?|cents?|"
     r"bucks|usd|eur|euros?|pounds?|percent)\b)|\b(?:\d+|one|two|three|all|half)\s+(?:(?:of\s+)?(?:the|my|your)\s+)?"
-    r"(?:packages?\s+of\s+)?(?:food|water|firewood|seats?|licen[cs]es?|users?|units?|packages?|months?|years?)\b"
-    r"|\b(?:a|one|two|three|\d+)\s+(?:dollar|cent)s?\b", re.I)
+    r"(?:(?:packages?|packs?|units?)\s+of\s+)?(?:foods?|waters?|firewoods?|woods?|seats?|licen[cs]es?|users?|units?|"
+    r"packages?|packs?|months?|years?)\b"
+    r"|\b(?:a|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|twenty-five|thirty|fifty|a hundred|"
+    r"\d+)\s+(?:dollar|cent|buck)s?\b|\b\d[\d,]*(?:\.\d+)?\s?\$"
+    r"|\b(?:half|all|most|some|part|a portion|a (?:small |little )?(?:part|bit))\s+(?:of\s+)?(?:my|the|your|this)\s+"
+    r"(?:\w+\s+)?(?:payment|earnings|reward|bonus|pay|wages|payout)\b", re.I)
 # Terms put to the other side: a proposal ("how about I take two", "what if we ..."), what one is willing or able
 # to give ("I can do $1", "I'd be willing to donate", "we could offer 10% off", "you can have all the water"),
 # a summary of terms asked back ("So I get 3 food and you get the water?"), a CaSiNo "Submit-Deal (...)".
@@ -179,10 +185,13 @@ _PROPOSAL = re.compile(
     r"|\b(?:i|we)(?:['’]d|\s+would|\s+can|\s+could|['’]m|\s+am|['’]re|\s+are)\s+(?:(?:be\s+)?(?:willing|able|happy|"
     r"glad|like|love|prefer|ready|want)\s+to\s+|(?:also\s+|only\s+)?)(?:do|give|donate|offer|pay|contribute|"
     r"trade|part\s+with|take|let\s+you\s+have|throw\s+in|include|sign|buy|commit\s+to|go\s+(?:with|to)|split|"
-    r"pledge)\b|\b(?:i|we)\s+(?:choose|pick|pledge|agree\s+to)\b"
+    r"pledge|make\s+(?:a|the|my|an?\s+\S+)\s+(?:\S+\s+)?(?:donation|contribution|payment|pledge|purchase))\b"
+    r"|\b(?:i|we)\s+(?:choose|pick|pledge|agree\s+to)\b"
     r"|\byou\s+can\s+(?:have|take|keep|give\s+me)\b|\b(?:can|could)\s+(?:i|we)\s+(?:do|get|have|take)\b|\blet['’]?s\s+(?:do|go\s+with|say|split|make\s+it)\b"
     r"|\b(?:i|we)\s+(?:propose|suggest|offer)\b|\bgo\s+ahead\s+and\s+(?:take|have|keep|put)\b"
     r"|^\W*(?:take|have|keep)\s+(?=[$€£]|\.?\d)", re.I)
+_GIFT = re.compile(r"\b(?:donat\w*|contribut\w*|pledg\w*|make\s+(?:a|the|my|an?\s+\S+)\s+(?:\S+\s+)?"
+                   r"(?:donation|contribution|pledge))\b", re.I)
 # "As of now I am donating $1": the present tense of a pledge, a promise like "I will donate $1".
 _PLEDGE = re.compile(r"\b(?:i|we)(?:['’]m|\s+am|['’]re|\s+are)\s+(?:(?:now|definitely|also)\s+)?(?:donating|giving|"
                      r"paying|pledging|contributing|signing|buying|committing)\b", re.I)
@@ -192,8 +201,9 @@ _ELLIPTICAL_YES = re.compile(r"^\W*(?:(?:yes|yeah|yep|sure|ok(?:ay)?|of\s+course
                              r"think\s+so|(?:probably|definitely|certainly|gladly|surely)\s+will)\W*$", re.I)
 # Giving items or money in exchange, or on a condition the other side must meet: terms, even after "I'll".
 _EXCHANGE = re.compile(r"\b(?:if\s+(?:you|u)|in\s+exchange|in\s+return|as\s+long\s+as\s+you|provided\s+(?:that\s+)?"
-                       r"you|for\s+(?:your|the)\s+\w+|and\s+you\s+(?:get|take|give|can))\b", re.I)
-_TERMS_VERBS = frozenset("give take get keep trade offer split swap let throw discount accept".split())
+                       r"you|for\s+(?:your|the)\s+\w+|and\s+you\s+(?:get|take|give|can)|you\s+give\s+me|"
+                       r"you(?:['’]ll|\s+will)\s+(?:also\s+)?(?:get|have|take))\b", re.I)
+_TERMS_VERBS = frozenset("give take get keep trade offer split swap let throw discount accept do".split())
 _CLAIMS = frozenset("take get keep accept".split())
 # Words that accept terms. Strong ones accept even with a further wish after them ("That works for me. But I'd
 # like some firewood too" still takes the terms before it); weak ones ("ok", "sure", "thanks") only when the
@@ -231,7 +241,7 @@ _ASK = re.compile(
     r"(?:(?:like|want|wish|willing|able|ready|happy|interested)\s+(?:to\s+|in\s+)?|consider(?:ing)?\s+|agree\s+to\s+|"
     rf"commit\s+to\s+)?(?P<what>{_ASKED_ACTS}\w*\b[^?]*)"
     # "So you are donating $0.15, correct?", "I can count on you for $0.10?": checking terms is asking for them.
-    rf"|\byou(?:['’]re|\s+are|\s+will\s+be|['’]ll\s+be)\s+(?P<confirm>{_ASKED_ACTS}\w*\b[^?]*)"
+    rf"|\byou(?:['’]re|\s+are|\s+will(?:\s+be)?|['’]ll(?:\s+be)?)\s+(?P<confirm>{_ASKED_ACTS}\w*\b[^?]*)"
     r"|\bcount\s+on\s+you\s+(?P<count_on>for\b[^?]*)"
     r"|\bhow\s+much(?:\s+\w+){0,4}?\s+(?:would|will|do|can|could)\s+(?:you|u)\s+(?:\w+\s+){0,2}?(?P<how_much>(?:donat|giv|"
     r"contribut|pay|spend|offer)\w*\b[^?]*)"
@@ -275,18 +285,22 @@ def _ask_in(statement: Statement) -> tuple[str, str] | None:
     return None
 
 
+_TAKES_TERMS = re.compile(r"\b(?:deal|agreed|works|sounds\s+(?:good|great|perfect)|i\s+accept|"
+                          r"i\s+can\s+(?:do|live\s+with)\s+(?:that|this)|let['’]?s\s+do\s+(?:it|that))\b", re.I)
 _SPEAKER_SIDE = re.compile(r"\b(?:i|we|my|our|me|us|i['’]m|we['’]re|i['’]ve|we['’]ve)\b", re.I)
 
 
-def _terms_in(statement: Statement) -> tuple[str, str] | None:
+def _terms_in(statement: Statement, *, firmly: bool) -> tuple[str, str] | None:
     """The last sentence of the statement that names an amount, as terms a strong yes can take up."""
     for sentence in reversed(sentences(statement.text)):
         amount = _amount(sentence)
         if _PROPOSAL.search(sentence) or _EXCHANGE.search(sentence) or _FIRST_PERSON.search(sentence):
             return None  # an offer or a promise of its own: the yes settles that one (find_commitments)
-        # Terms suggested to the listener ("Even a couple of cents."), not the speaker's own situation ("We set
-        # aside about $3,000 for this", which "That's fair" acknowledges rather than accepts).
-        if amount and not _zero(amount) and not sentence.rstrip().endswith("?") and not _SPEAKER_SIDE.search(sentence):
+        # Terms suggested to the listener ("Even a couple of cents."), or the speaker's own ("I need 3 water") when
+        # the yes is firm ("Deal", "That works"); "That's fair" after "We set aside about $3,000 for this"
+        # acknowledges a situation rather than accepting terms.
+        if amount and not _zero(amount) and not sentence.rstrip().endswith("?") \
+                and (firmly or not _SPEAKER_SIDE.search(sentence)):
             return sentence, sentence.strip(" .!")
     return None
 
@@ -306,15 +320,21 @@ def _offer(statement: Statement, sentence: str) -> Commitment | None:
     """Terms put to the other side in a sentence with no "I'll" promise: a proposal, what one can give."""
     pledge = _PLEDGE.search(sentence)
     if pledge and _amount(sentence) and not _COUNTER.search(sentence):
+        # "I am giving you one firewood" hands over a share: terms, an offer until taken.
+        kind = OFFER if re.search(r"\b(?:you|u)\b", sentence[pledge.end():], re.I) else PROMISE
         return Commitment(statement, sentence.strip(), statement.speaker, statement.by_customer,
-                          sentence[pledge.start():].strip(" .!"), None, None, PROMISE, _amount(sentence))
+                          sentence[pledge.start():].strip(" .!"), None, None, kind, _amount(sentence))
     match = _PROPOSAL.search(sentence)
     if match is None or _zero(_amount(sentence)) or not (_amount(sentence) or _EXCHANGE.search(sentence)
                              or re.match(r"\W*submit-deal", sentence, re.I)):
         return None
     what = sentence[match.start():].strip(" ?.!")
+    # Giving with nothing asked back ("I'd be willing to donate $1 to Save the Children") is a pledge: it binds
+    # the giver whether or not anyone says yes. Terms that take or trade are an offer.
+    gift = _GIFT.search(what) and not _EXCHANGE.search(sentence) and not re.search(
+        r"\b(?:how|what)\s+(?:about|if)\b|\byou\b|\bsubmit-deal\b", sentence, re.I)
     return Commitment(statement, sentence.strip(), statement.speaker, statement.by_customer, what, None, None,
-                      OFFER, _amount(sentence))
+                      PROMISE if gift else OFFER, _amount(sentence))
 
 
 def _amount(text: str) -> str | None:
@@ -396,7 +416,7 @@ def _promise(statement: Statement, sentence: str, match: re.Match, who: str, by_
         sentence = sentence[label.end():]  # "Next step: Helen Lopez to ..." quotes as "Helen Lopez to ..."
     # Giving in exchange, or on the other side's condition, is terms put to them: an offer until accepted.
     # "I'll take 2 food" claims a share: terms. "I'll give $0.15" is a gift, a promise; "I'll give you 2 water" terms.
-    terms = (_EXCHANGE.search(rest) is not None
+    terms = (_EXCHANGE.search(sentence) is not None
              or (verb in _TERMS_VERBS and _amount(rest) is not None
                  and (verb in _CLAIMS or re.search(r"\b(?:you|u)\b", rest, re.I))))
     return Commitment(statement, sentence.strip(), who, by_customer, what, when, due,

@@ -478,7 +478,8 @@ _CONCEDE = re.compile(
     r"reduce (?:the )?(?:price|cost|scope)|cheaper option|smaller (?:scope|package|start|team)|"
     r"start (?:smaller|small|with (?:the|a) (?:core|smaller|pilot))|pilot|free (?:trial|month|months|"
     r"onboarding)|at no (?:extra )?(?:cost|charge)|waive|we can (?:offer|include|extend|adjust|split|"
-    r"throw in|match)|flexib(?:le|ility)|meet you (?:halfway|in the middle)|tie the scope)\b", _I)
+    r"throw in|match)|flexib(?:le|ility)|meet you (?:halfway|in the middle)|tie the scope|"
+    r"concede|you can (?:have|take|keep)|i can (?:give you|spare|let you have))\b", _I)
 _EVIDENCE = re.compile(
     r"\b(?:customers?|clients?|reference|case stud(?:y|ies)|certified|certification|soc ?2|iso ?27001|gdpr|"
     r"encrypt(?:ed|ion)|comparison|benchmark|proof|proven|track record|references|testimonial|"
@@ -500,7 +501,7 @@ _REFERS_BACK = re.compile(
     r"it)\b(?!\s+(?:\w+ing|year|quarter|month|week|project|process)\b)|\bthat\s*\?|\bwhy (?:is|was) that\b|"
     r"\bhow so\b|\b(?:that|this|the|your) (?:concern|worry|issue|hesitation|reservation|objection)s?\b|"
     r"\bwhat would it take\b|\b(?:say|tell me|share) (?:a (?:bit|little) )?more\b|\bwhere does (?:that|"
-    r"this) come from\b", _I)
+    r"this) come from\b|\b(?:concede|agree|go along) (?:to|with) (?:that|this|it)\b", _I)
 HANDLING_ORDER = ("evidence", "concession", "question", "answer", "deferred", "acknowledged", "ignored")
 HANDLED = frozenset({"evidence", "concession", "question", "answer"})
 
@@ -532,7 +533,8 @@ _TRADE = re.compile(
     r"\b(?:if (?:you|your|we can get)|in exchange|in return|provided (?:that )?you|as long as you|"
     r"when you sign|against a|for a (?:longer|multi-year|two-year|three-year|\d+-year|\d+ year|bigger|larger) "
     r"(?:term|contract|commitment|order|deal)|(?:with|for) a (?:case study|reference|logo|testimonial)|"
-    r"(?:would|could) you (?:be able to )?(?:sign|commit|agree|move|introduce|give|do)|in return for)\b", _I)
+    r"(?:would|could|can|will) you (?:be able to |like to |be willing to )?(?:sign|commit|agree|move|introduce|give|"
+    r"do|finali[sz]e|close|accept)|in return for)\b", _I)
 
 
 @dataclass(frozen=True)
@@ -623,7 +625,7 @@ _FILLER_WORDS = frozenset({"think", "know", "really", "get", "got", "go", "going
 _NOT_NAMES = r"(?!(?:The|This|That|It|We|Our|I|You|Your|They|Their|He|She|Some|Someone|Everyone|There)\b)"
 _COMPETITOR = re.compile(
     r"(?i:\b(?:also|currently|already|now|still|been)?\s*(?:looking at|talking to|talking with|speaking (?:to|with)|"
-    r"evaluating|considering|using|use|uses|work(?:ing)? with|had a demo from|got a (?:quote|proposal|demo) from|"
+    r"evaluating|considering|using|use|uses|had a demo from|got a (?:quote|proposal|demo) from|"
     r"in talks with|trialling|trialing|piloting|happy with))\s+" + _NOT_NAMES + r"(?P<name>[A-Z][\w&.-]+)"
     r"|(?:^|[,;]\s*|\b(?i:and|but|so)\s+)" + _NOT_NAMES + r"(?P<subject>[A-Z][\w&.-]+)\s+(?i:offered|quoted|"
     r"came in|is (?:cheaper|on the list|faster|better)|was cheaper|already has|has a connector|does (?:this|that))\b"
