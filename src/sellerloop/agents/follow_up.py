@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.errors import BadInput
-from sellerloop.evidence.commitments import Commitment, find_commitments
+from sellerloop.evidence.commitments import AGREED, Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, by_customer, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
 from sellerloop.evidence.deals import book_context
@@ -302,6 +302,8 @@ def _commitment_facts(facts: FactList, promises: list[Commitment], *, dated: boo
 
 def _commitment_label(promise: Commitment, dated: bool) -> str:
     side = "Customer commitment" if promise.by_customer else "Seller commitment"
+    if promise.kind == AGREED:  # terms the other side said yes to, not a promise made alone
+        side = f"{side} · agreed terms"
     if promise.when is None:
         return f"{side} · no date given"
     if promise.due is None:

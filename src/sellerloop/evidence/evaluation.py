@@ -191,7 +191,8 @@ DETECTORS: tuple[Detector, ...] = (
              "word and character n-grams, logistic regression; not used by the agents yet"),
     Detector("question", "persuasion", QUESTION_LABELS, lambda t: any(is_question(s) for s in t.sentences),
              "the rules the agents use"),
-    Detector("commitment", "persuasion", COMMITMENT_LABELS, _commits, "the rules the agents use"),
+    Detector("commitment", "persuasion", COMMITMENT_LABELS, _commits,
+             "the rules the agents use: a promise or agreed terms, read with the persuader's turns around it"),
     Detector("need", "casino", NEED_LABELS, lambda t: bool(need_statements(t.text)), "the rules the agents use"),
 )
 
