@@ -70,6 +70,8 @@ def test_a_promise_needs_nobodys_yes():
     assert promise.kind == PROMISE and promise.what == "send the security questionnaire"
     [yes] = find_commitments(_chat("C: Yes I will donate."))
     assert yes.kind == PROMISE
+    [deadline] = find_commitments(_chat("S: I'll send the order form no later than Friday."))
+    assert deadline.when == "no later than Friday"
 
 
 def test_a_submitted_deal_is_agreed_when_accepted_and_stays_an_offer_when_rejected():

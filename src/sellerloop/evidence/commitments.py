@@ -100,7 +100,7 @@ _PLANS = frozenset("""
     hunt relax survive play drive arrive leave sweat catch forage boil gather collect
 """.split())
 # A refusal phrased as an action: "I will donate nothing", "we'll pay zero".
-_NOTHING = re.compile(r"[\w'’]+\s+(?:nothing|none|zero|no\s+\w+|[$€£]?0(?:\.0+)?(?!\.?\d))(?:\W|$)", re.I)
+_NOTHING = re.compile(r"[\w'’]+\s+(?:nothing|none|zero|no\s+(?!later|more|less|problem|doubt)\w+|[$€£]?0(?:\.0+)?(?!\.?\d))(?:\W|$)", re.I)
 # "be" is an action only in a few phrases: "I'll be in touch", "we'll be back to you", "be there".
 _BE_ACTIONS = re.compile(r"be\s+(?:in\s+touch|back|there|sending|sharing|ready|reaching)\b", re.I)
 # Narrating the call itself; a promise only when a time expression puts it after the call.
