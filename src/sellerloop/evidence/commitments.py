@@ -97,10 +97,11 @@ _HAVE_ACTION = re.compile(r"have\s+(?:a\s+(?:look|word|chat|call|think)\b|(?:[\w
 # Plans and circumstances told in the future tense: what the speaker will do anyway, not for the other side.
 _PLANS = frozenset("""
     use camp hike cook eat drink stay travel spend enjoy feel live freeze starve die bring run sleep swim fish
-    hunt relax survive play drive arrive leave sweat catch forage boil gather collect
+    hunt relax survive play drive arrive leave sweat catch forage boil gather collect suffer
 """.split())
 # A refusal phrased as an action: "I will donate nothing", "we'll pay zero".
-_NOTHING = re.compile(r"[\w'’]+\s+(?:nothing|none|zero|no\s+(?!later|more|less|problem|doubt)\w+|[$€£]?0(?:\.0+)?(?!\.?\d))(?:\W|$)", re.I)
+_NOTHING = re.compile(r"[\w'’]+\s+(?:nothing|none|zero|no\s+(?!later|more|less|problem|doubt)\w+|"
+                      r"[$€£]?0(?:\.0+)?(?!\.?\d))(?:\W|$)", re.I)
 # "be" is an action only in a few phrases: "I'll be in touch", "we'll be back to you", "be there".
 _BE_ACTIONS = re.compile(r"be\s+(?:in\s+touch|back|there|sending|sharing|ready|reaching)\b", re.I)
 # Narrating the call itself; a promise only when a time expression puts it after the call.
@@ -143,7 +144,9 @@ def find_commitments(statements: Iterable[Statement], *, people: Iterable[str] =
                 and not _COUNTER.search(parts[0]):
             # "Even a couple of cents." - "Yeah, I can do that.": terms named, taken.
             ask = _terms_in(before, firmly=_TAKES_TERMS.search(parts[0]) is not None)
-        if ask is not None and parts and (_answers_ask(parts[0]) or (said and said[0].sentence == parts[0])):
+        # A submitted deal is an offer whatever came before it: only the other side's button settles it.
+        if ask is not None and parts and not _SUBMIT.match(parts[0]) \
+                and (_answers_ask(parts[0]) or (said and said[0].sentence == parts[0])):
             # A yes to the other side's ask: the answer's own promise ("Sure. I'll send it by Friday") or, for a
             # bare yes, what was asked is what is agreed.
             said[:1] = [_agreed_to_ask(statement, said[0].sentence if said else parts[0],
@@ -243,6 +246,8 @@ _ASK = re.compile(
     # "So you are donating $0.15, correct?", "I can count on you for $0.10?": checking terms is asking for them.
     rf"|\byou(?:['’]re|\s+are|\s+will(?:\s+be)?|['’]ll(?:\s+be)?)\s+(?P<confirm>{_ASKED_ACTS}\w*\b[^?]*)"
     r"|\bcount\s+on\s+you\s+(?P<count_on>for\b[^?]*)"
+    # "So I get 3 food and 2 firewood?": terms summed up and put as a question (with an amount, see _ask_in).
+    r"|^\W*(?:(?:so|ok(?:ay)?|and|then)\W+)*(?P<terms>(?:i|you|we)\s+(?:get|take|keep|have|give)\b[^?]*)"
     r"|\bhow\s+much(?:\s+\w+){0,4}?\s+(?:would|will|do|can|could)\s+(?:you|u)\s+(?:\w+\s+){0,2}?(?P<how_much>(?:donat|giv|"
     r"contribut|pay|spend|offer)\w*\b[^?]*)"
     r"|^(?:please|so\s+please)\s+(?P<please>(?:donat|giv|contribut|sign|send|commit)\w*\b[^.!?]*)", re.I)
@@ -279,7 +284,8 @@ def _ask_in(statement: Statement) -> tuple[str, str] | None:
     # Anywhere in the turn: "How much would you like to donate? It comes out of your task payment."
     for sentence in reversed(parts):
         match = _ASK.search(sentence)
-        if match and (sentence.rstrip().endswith("?") or match["please"] or (asking and not match["what"])):
+        if match and (sentence.rstrip().endswith("?") or match["please"] or (asking and not match["what"])) \
+                and not (match["terms"] and not _amount(sentence)):
             what = next(group for group in match.groups() if group).strip(" ?.!")
             return sentence, what
     return None
@@ -287,6 +293,7 @@ def _ask_in(statement: Statement) -> tuple[str, str] | None:
 
 _TAKES_TERMS = re.compile(r"\b(?:deal|agreed|works|sounds\s+(?:good|great|perfect)|i\s+accept|"
                           r"i\s+can\s+(?:do|live\s+with)\s+(?:that|this)|let['’]?s\s+do\s+(?:it|that))\b", re.I)
+_SUBMIT = re.compile(r"\W*submit-deal\b", re.I)
 _SPEAKER_SIDE = re.compile(r"\b(?:i|we|my|our|me|us|i['’]m|we['’]re|i['’]ve|we['’]ve)\b", re.I)
 
 
@@ -326,7 +333,7 @@ def _offer(statement: Statement, sentence: str) -> Commitment | None:
                           sentence[pledge.start():].strip(" .!"), None, None, kind, _amount(sentence))
     match = _PROPOSAL.search(sentence)
     if match is None or _zero(_amount(sentence)) or not (_amount(sentence) or _EXCHANGE.search(sentence)
-                             or re.match(r"\W*submit-deal", sentence, re.I)):
+                             or _SUBMIT.match(sentence)):
         return None
     what = sentence[match.start():].strip(" ?.!")
     # Giving with nothing asked back ("I'd be willing to donate $1 to Save the Children") is a pledge: it binds
