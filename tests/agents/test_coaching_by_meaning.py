@@ -114,6 +114,13 @@ def test_a_chat_that_ends_on_an_accepted_deal_is_a_close():
     assert not any(label.startswith(NO_NEXT_STEP) for label in _labels(coaching, "improvements"))
 
 
+def test_a_sales_call_that_ends_on_accepted_terms_is_a_close():
+    coaching = _coaching(*OPENING, "S: If you sign the order form this month, we can do 10% off the first year.",
+                         "C: Deal. Send it over.")
+    assert NEXT_STEP_CLOSED in _labels(coaching, "call_stats")
+    assert not any(label.startswith(NO_NEXT_STEP) for label in _labels(coaching, "improvements"))
+
+
 def test_playbook_questions_come_only_on_a_sales_call():
     chat = _coaching("S: Hello! Are you going camping too?", "C: Yes, with my kids. We need lots of water.",
                      "S: I need firewood most.", "C: Okay, you can have 2 firewood.")

@@ -11,6 +11,7 @@ A label without a verdict here (a talk ratio, a count of questions: arithmetic o
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sellerloop.evidence.commitments import find_commitments
@@ -45,9 +46,6 @@ NO_NAME = "Asked who decides, got no name"
 ASKED_WANTS = "Asked what the customer wants or needs"
 WANTS_QUESTIONS = "Questions about what the customer wants or needs"
 UNASKED_NEED = "No question about what matters most to the customer"
-# The objection categories as labels show them, by the first word ("Security review" is "security").
-_CATEGORY_WORDS = {"price": "price", "security": "security", "timing": "timing", "competitor": "competitor",
-                   "integration": "integration", "authority": "authority", "trust": "trust", "need": "need"}
 
 
 def cited(quotes: Sequence[str]) -> list[tuple[str, str]]:
@@ -108,7 +106,9 @@ def _objection_holds(label: str, how: str, texts: list[str]) -> bool:
         return False
     if len(texts) < 2:
         return how == "ignored"
-    category = _CATEGORY_WORDS.get(label.split()[0].casefold())
+    # The category as the label shows it, by its first word ("Security review" is security, "Price/budget"
+    # price); dialogue.addresses knows the categories and their other names.
+    category = re.split(r"[^a-z_]+", label.casefold(), maxsplit=1)[0]
     moves = reply_moves(texts[1], texts[0], category)
     if how == "ignored":
         return not moves or moves[0] == "ignored"
