@@ -3,20 +3,24 @@ what to practise.
 
 Sections:
 - call_stats: talk ratio, questions asked, questions about what the customer wants, the longest monologue and
-  whether a next step was secured;
-- improvements: what to do differently, each citing the moments of the call it is about;
+  whether a next step was secured, or the call closed on agreed terms;
+- improvements: what to do differently, each citing the moments of the call it is about: objections not
+  answered (or answered with a concession nothing was asked back for), a close date slipping, "who signs?"
+  answered without a name, no next step;
 - strengths: what went well, cited the same way;
-- call_objections: every objection the customer raised, in their words, labelled with whether and how the
-  seller answered it;
+- call_objections: every objection the customer raised, in their words, with the seller's reply, labelled with
+  whether and how the reply answered it;
 - call_needs: needs the customer stated;
-- coverage / coverage_gaps: the playbook elements this call produced evidence for, and a question for each
-  element it did not;
+- coverage / coverage_gaps: on a sales call, the playbook elements this call produced evidence for, and a
+  question for each element it did not;
 - roleplay: practice questions built from the objections actually raised.
 
 How the figures stay honest: every item's text is made of the quoted words of the turns it cites (so the
 verifier finds all of it in the quotes), and what code computed from the call (percentages, counts, seconds, a
 verdict such as "not answered") goes in the item's `label`, which is written by code from constants and never
-holds evidence text. The detectors are in evidence/dialogue.py and are measured in docs/EVALUATION.md.
+holds evidence text. A verdict is a claim too: an item is shown only when evidence/coaching_labels.label_holds
+finds its verdict in the words it cites. The detectors are in evidence/dialogue.py and evidence/commitments.py
+and are measured in docs/EVALUATION.md.
 """
 from __future__ import annotations
 
