@@ -15,9 +15,14 @@ coaching that misses one such question.
 - `acknowledges`: the listener acknowledging or empathising ("I understand", "Sorry to hear that");
 - `talk_ratio`, `longest_monologue`: share of the talking (time, else words) per side, and the longest run of
   consecutive turns by one speaker;
-- `objection_handling`: after a customer objection, what the seller did within the next turns (proof, a
-  concession, a question about it, another answer; or only an acknowledgement, a deferral, nothing);
-- `next_steps`: dated or concrete commitments to a next step near the end of the call.
+- `objection_handling`: after a customer objection (or a competitor the customer names), what the seller did
+  within the next turns (proof, a concession, a question about it, another answer; or only an acknowledgement,
+  a deferral, nothing); a reply counts only when it is about the objection (`addresses`), a question that is
+  not puts it off, and a concession is `traded` when something is asked back;
+- `next_steps`: dated or concrete commitments to a next step near the end of the call, and agreed terms
+  (evidence/commitments.py) anywhere in it; a close date moving later (`slips`) is no step;
+- `unresolved_who`: the seller asked who signs or decides and the answer named nobody;
+- `is_sales_call`: whether the conversation is about buying something at all.
 
 `call_turns` reads a stored transcript into turns with sides; the rest never touches the store.
 """
