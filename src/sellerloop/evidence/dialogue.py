@@ -854,7 +854,9 @@ _PURCHASE = re.compile(
     r"\b(?:pric(?:e|es|ing)|quotes?|budget|contract|licen[cs]es?|seats|subscriptions?|renewal|procurement|vendors?|"
     r"proposal|demo|pilot|trial|implementation|onboarding|rollout|roll-out|purchase|invoices?|discount|roi|"
     r"business case|platform|software|integration|sla|pay(?:ment)?s? (?:terms|plan)|per (?:seat|user)|"
-    r"go-live|sign(?:ed|ing)? (?:off|the (?:contract|order|agreement))|order form|statement of work|rfp)\b", _I)
+    r"go-live|go(?:es)? live|sign(?:ed|ing)? (?:off|the (?:contract|order|agreement))|order form|statement of work|"
+    r"rfp|sandbox|solutions? engineer|security review|questionnaire|soc ?2|technical (?:session|evaluation)|"
+    r"close date|payback|pays for itself|investment|signs? off|sign-off|reference customers?|requirements)\b", _I)
 MIN_PURCHASE_WORDS = 2  # two different words: one "budget" or one "demo" in passing is no sales call
 
 
