@@ -175,8 +175,10 @@ _AMOUNT = re.compile(
     r"packages?|packs?|months?|years?)\b"
     r"|\b(?:a|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|twenty-five|thirty|fifty|a hundred|"
     r"\d+)\s+(?:dollar|cent|buck)s?\b|\b\d[\d,]*(?:\.\d+)?\s?\$"
+    r"|(?<![\w.$])\d+\.\d{2}\b"  # "0.50": a price or a donation, written without its currency
     r"|\b(?:half|all|most|some|part|a portion|a (?:small |little )?(?:part|bit))\s+(?:of\s+)?(?:my|the|your|this)\s+"
-    r"(?:\w+\s+)?(?:payment|earnings|reward|bonus|pay|wages|payout)\b", re.I)
+    r"(?:\w+\s+)?(?:payment|earnings|reward|bonus|pay|wages|payout)\b"
+    r"|\b(?:my|the|this)\s+(?:whole|entire|full)\s+(?:\w+\s+)?(?:payment|earnings|reward|bonus|pay|amount)\b", re.I)
 # Terms put to the other side: a proposal ("how about I take two", "what if we ..."), what one is willing or able
 # to give ("I can do $1", "I'd be willing to donate", "we could offer 10% off", "you can have all the water"),
 # a summary of terms asked back ("So I get 3 food and you get the water?"), a CaSiNo "Submit-Deal (...)".
@@ -185,7 +187,8 @@ _PROPOSAL = re.compile(
     r"(?:how|what)\s+(?:about|bout|if)\s+(?:i|we|you|u|[$€£]|\.?\d)"
     r"|i\s+(?:get|take|keep)\s+(?:\d|one|two|three|all|the)\b.*\byou\s+(?:get|take|keep|have)\b"
     r"|submit-deal\b)"
-    r"|\b(?:i|we)(?:['’]d|\s+would|\s+can|\s+could|['’]m|\s+am|['’]re|\s+are)\s+(?:(?:be\s+)?(?:willing|able|happy|"
+    r"|\b(?:i|we)(?:['’]d|\s+would|\s+can|\s+could|['’]m|\s+am|['’]re|\s+are)\s+"
+    r"(?:(?:probably|definitely|certainly|maybe|also|just|happily|gladly)\s+)?(?:(?:be\s+)?(?:willing|able|happy|"
     r"glad|like|love|prefer|ready|want)\s+to\s+|(?:also\s+|only\s+)?)(?:do|give|donate|offer|pay|contribute|"
     r"trade|part\s+with|take|let\s+you\s+have|throw\s+in|include|sign|buy|commit\s+to|go\s+(?:with|to)|split|"
     r"pledge|make\s+(?:a|the|my|an?\s+\S+)\s+(?:\S+\s+)?(?:donation|contribution|payment|pledge|purchase))\b"
@@ -204,7 +207,8 @@ _ELLIPTICAL_YES = re.compile(r"^\W*(?:(?:yes|yeah|yep|sure|ok(?:ay)?|of\s+course
                              r"think\s+so|(?:probably|definitely|certainly|gladly|surely)\s+will)\W*$", re.I)
 # Giving items or money in exchange, or on a condition the other side must meet: terms, even after "I'll".
 _EXCHANGE = re.compile(r"\b(?:if\s+(?:you|u)|in\s+exchange|in\s+return|as\s+long\s+as\s+you|provided\s+(?:that\s+)?"
-                       r"you|for\s+(?:your|the)\s+\w+|and\s+you\s+(?:get|take|give|can)|you\s+give\s+me|"
+                       r"you|for\s+(?:your\s+|the\s+)?(?:\d+|one|two|three|all|half)\b|and\s+you\s+(?:get|take|give|can)|"
+                       r"you\s+give\s+me|"
                        r"you(?:['’]ll|\s+will)\s+(?:also\s+)?(?:get|have|take))\b", re.I)
 _TERMS_VERBS = frozenset("give take get keep trade offer split swap let throw discount accept do".split())
 _CLAIMS = frozenset("take get keep accept".split())
