@@ -284,6 +284,8 @@ def _iso(day: dt.date | None) -> str | None:
 def _sources(promise: Commitment, cite: _Citer, *, names: str) -> list[SourceRef]:
     """The promise's quote, plus a source for `names` when the quote does not hold that name."""
     refs = [promise.statement.source]
+    if promise.accepted_by is not None:  # agreed terms: what was agreed may be in the other side's words
+        refs.append(promise.accepted_by.source)
     if names and names not in promise.statement.quote:
         refs += cite.person(names)
     return refs

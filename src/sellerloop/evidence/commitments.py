@@ -150,7 +150,7 @@ def find_commitments(statements: Iterable[Statement], *, people: Iterable[str] =
             # A yes to the other side's ask: the answer's own promise ("Sure. I'll send it by Friday") or, for a
             # bare yes, what was asked is what is agreed.
             said[:1] = [_agreed_to_ask(statement, said[0].sentence if said else parts[0],
-                                       said[0] if said else None, ask, before)]
+                                       said[0] if said else None, ask, before, undated_on)]
         reply = _other_side(statements, index, step=1)
         for commitment in said:
             if commitment.kind == OFFER and reply is not None and accepts(reply.text):
@@ -317,14 +317,17 @@ def _terms_in(statement: Statement, *, firmly: bool) -> tuple[str, str] | None:
 
 
 def _agreed_to_ask(statement: Statement, sentence: str, found: Commitment | None, ask: tuple[str, str],
-                   asker: Statement) -> Commitment:
+                   asker: Statement, undated_on: dt.date | None) -> Commitment:
     """The answer to an ask as an agreed term: the answer's own promise or offer if it has one ("Yes, I'll
-    donate $1"), else what was asked ("Sure" to "Would you donate $1?" agrees to "donate $1")."""
+    donate $1"), else what was asked, by when it was asked for ("Sure" to "Could you send the document by
+    Friday?" agrees to "send the document", "by Friday")."""
     amount = _amount(sentence) or _amount(ask[1])
     if found is not None:
         return replace(found, kind=AGREED, amount=found.amount or amount, accepted_by=asker)
-    return Commitment(statement, sentence.strip(), statement.speaker, statement.by_customer, ask[1], None, None,
-                      AGREED, amount, asker)
+    time = _first_time(ask[1], _day(asker.when) or undated_on)
+    what, when = _split_when(ask[1], time)
+    return Commitment(statement, sentence.strip(), statement.speaker, statement.by_customer, what, when,
+                      time[1].last if time else None, AGREED, amount, asker)
 
 
 def _offer(statement: Statement, sentence: str) -> Commitment | None:
