@@ -193,8 +193,8 @@ def _call_stats(facts: FactList, call: dialogue.CallTurns, turns: list[Turn], st
                     f"the customer {customer_asked}")
 
     preference = [(t, q) for t in seller_turns for q in dialogue.preference_questions(t.text)]
-    if preference:
-        text, sources = cite_all(*preference[:2])
+    if _quotable_questions(preference):
+        text, sources = cite_all(*_quotable_questions(preference)[:2])
         facts.add("call_stats", text, sources,
                   label=f"{WANTS_QUESTIONS} · {len(preference)}")
 
@@ -226,6 +226,13 @@ def _call_end(turns: list[Turn]) -> list[tuple[Turn, str | None]]:
     date taken on after a slip ("Let's plan for September 30 then") is no step, and the check needs to see why."""
     end = turns[-3:] if len(turns) > 2 and dialogue.slips(turns[-3].text) else turns[-2:]
     return [(t, None) for t in end]
+
+
+def _quotable_questions(asked: list[tuple[Turn, str]]) -> list[tuple[Turn, str]]:
+    """The questions about what the customer wants that their citation shows to be such: "And you?" asks it
+    only after the seller's own need, which a long turn's citation of that one sentence does not show."""
+    return [(turn, question) for turn, question in asked
+            if len(turn.text) <= MAX_QUOTE or dialogue.preference_questions(question)]
 
 
 def _agreement(step: NextStep) -> list[tuple[Turn, str | None]]:
@@ -324,7 +331,8 @@ def _strengths(facts: FactList, turns: list[Turn], handlings: list[Handling], st
             category = OBJECTION_LABELS.get(h.category, h.category.capitalize())
             text, sources = cite_all(*_exchange(h))
             facts.add("strengths", text, sources, label=f"{category} objection {HOW_HANDLED[h.how]}")
-    preference = [(t, q) for t in turns if t.side == SELLER for q in dialogue.preference_questions(t.text)]
+    preference = _quotable_questions([(t, q) for t in turns if t.side == SELLER
+                                      for q in dialogue.preference_questions(t.text)])
     if preference:
         text, sources = cite(*preference[0])
         facts.add("strengths", text, sources, label=ASKED_WANTS)
