@@ -156,6 +156,15 @@ def test_no_next_step_agreed_holds_only_when_the_cited_end_holds_no_agreed_term_
     assert not label_holds(label, ["Sam Seller: I'll send the proposal by Friday, June 15."])
 
 
+def test_a_slip_and_a_missing_name_hold_only_when_the_cited_words_say_so():
+    slipping = f"{SLIPPING} · a risk, not a next step: ask what moved it and what would bring it back"
+    assert label_holds(slipping, ["Cleo Customer: Legal needs another round, so we'll push signature to Q3."])
+    assert not label_holds(slipping, ["Cleo Customer: We're on track to sign by June 30."])
+    no_name = f"{NO_NAME} · get the name: ask who exactly, and offer to bring them into the next call"
+    assert label_holds(no_name, ["Sam Seller: Who signs off on this?", "Cleo Customer: Probably our CFO."])
+    assert not label_holds(no_name, ["Sam Seller: Who signs off on this?", "Cleo Customer: Maria Lopez does."])
+
+
 def test_a_long_turn_is_checked_in_the_sentence_it_is_cited_by():
     assert label_holds("Secured a dated next step", ["Sam Seller:", "I'll send the proposal by Friday, June 15."])
     assert not label_holds("Secured a dated next step", ["Sam Seller:", "We'll see how it goes."])
