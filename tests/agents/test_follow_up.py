@@ -187,6 +187,27 @@ def test_a_promise_by_friday_in_an_imported_transcript_is_due_the_friday_after_t
     assert "counted from today" in before.label
 
 
+def test_a_yes_to_an_ask_is_followed_up_as_agreed_terms_citing_the_ask(engine, tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text("Sam Seller: Could you send the security requirements document by Friday?\n"
+                    "Dana Buyer: Sure, no problem.\nSam Seller: Great, thanks.\n", encoding="utf-8")
+    with session_scope(engine) as s:
+        _tiny_deal(s, lines=[])
+        (transcript,) = import_transcript_file(session=s, path=call, opportunity_id="deal-1")
+        s.get(Transcript, transcript.id).occurred_at = THURSDAY
+        transcript_id = transcript.id
+    with session_scope(engine) as s:
+        run = _follow_up(s, transcript=transcript_id)
+        _check_grounded(s, run)
+    (agreed,) = [i for i in run.items if i.section == "commitments"]
+    assert agreed.text == "Dana Buyer: Sure, no problem." and agreed.owner == "Dana Buyer"
+    assert agreed.due == "2017-12-15"  # by the Friday after the call, as the ask said
+    assert agreed.label.startswith("Customer commitment · agreed terms")
+    step = next(i for i in run.items if i.section == "plan" and i.owner == "Dana Buyer")
+    assert "send the security requirements document" in step.text
+    assert any("Could you send the security requirements" in src.quote for src in step.sources)
+
+
 def test_names_and_subjects_from_evidence_cannot_add_email_headers():
     content = build_email(sender=("Sam\r\nBcc: spy@evil.example", "sam@seller.example"),
                           recipients=[("Dana\nCc: spy@evil.example", "dana@buyer.example"),

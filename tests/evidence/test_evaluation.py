@@ -52,7 +52,8 @@ def test_the_command_prints_every_detector_and_refuses_a_folder_without_the_corp
     assert shown.exit_code == 0, shown.stderr
     rows = {row["detector"]: row for row in json.loads(shown.stdout)}
     assert {"objection", "objection: negation baseline", "objection: learned candidate", "question",
-            "commitment", "need"} == set(rows)
+            "commitment", "need", "commitment: CaSiNo submitted deals",
+            "commitment: CaSiNo chat agreement"} == set(rows)
     assert all(0 <= row["f1"] <= 1 for row in rows.values())
     missing = cli(nowhere, "eval", "conversations", "--data", str(tmp_path))
     assert missing.exit_code == 2 and "persuasionforgood/annotated_dev.csv" in missing.stderr

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.errors import BadInput
-from sellerloop.evidence.commitments import Commitment, find_commitments
+from sellerloop.evidence.commitments import AGREED, Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, by_customer, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
 from sellerloop.evidence.deals import book_context, load_deal
@@ -309,6 +309,8 @@ def _iso(day: dt.date | None) -> str | None:
 def _sources(promise: Commitment, cite: _Citer, *, names: str) -> list[SourceRef]:
     """The promise's quote, plus a source for `names` when the quote does not hold that name."""
     refs = [promise.statement.source]
+    if promise.accepted_by is not None:  # agreed terms: what was agreed may be in the other side's words
+        refs.append(promise.accepted_by.source)
     if names and names not in promise.statement.quote:
         refs += cite.person(names)
     return refs
@@ -327,6 +329,8 @@ def _commitment_facts(facts: FactList, promises: list[Commitment], *, dated: boo
 
 def _commitment_label(promise: Commitment, dated: bool) -> str:
     side = "Customer commitment" if promise.by_customer else "Seller commitment"
+    if promise.kind == AGREED:  # terms the other side said yes to, not a promise made alone
+        side = f"{side} · agreed terms"
     if promise.when is None:
         return f"{side} · no date given"
     if promise.due is None:
