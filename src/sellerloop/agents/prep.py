@@ -1,8 +1,9 @@
 """Meeting prep for an opportunity: what to cover, what to ask whom, and which objections to expect.
 
 Sections:
-- agenda: the next step on record, the open commitments from earlier conversations, the close date to confirm,
-  and the deal math when the customer named a budget below the amount;
+- agenda: the next step on record, the commitments still to chase from earlier conversations (overdue first,
+  each with who made it; done ones are left out: evidence/timeline.py reads which is which), the close date to
+  confirm, and the deal math when the customer named a budget below the amount;
 - questions: first the open questions of this deal from its read (evidence/timeline.py): a budget below the
   amount, a competitor in the running, a close date that moved; then for each playbook element without evidence,
   a qualifying question addressed to the attendee whose role fits it (the economic buyer gets the budget
@@ -12,17 +13,18 @@ Sections:
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
-from sellerloop.evidence.commitments import dated_commitments
 from sellerloop.evidence.deals import book_context, load_deal
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import cite_field, cite_whole, field_change_line, format_value, resolve_source
-from sellerloop.evidence.timeline import DealRead, read_deal
+from sellerloop.evidence.timeline import DealRead, Tracked, read_deal
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Ticket
@@ -61,14 +63,21 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
     statements = conversation.deal_statements(session=session, opportunity_id=opportunity.id)
 
     # Agenda: the next step, then what people promised, then the close date.
+    read = read_deal(load_deal(session=session, opportunity=opportunity), as_of=book_context(session=session).as_of)
     if opportunity.next_step:
-        add("agenda", f"Next step: {opportunity.next_step}", [field("next_step")], label="Confirm the next step")
-    for promise in reversed(dated_commitments(statements)[-2:]):  # the latest promises matter most
-        add("agenda", promise.quote, [promise.source], label="Follow up on a commitment")
+        # The next step on record is often a promise said on a call too: read once, with its status.
+        same = next((t for t in read.commitments() if opportunity.next_step in t.commitment.statement.text), None)
+        label = ("Next step on record, overdue since " + same.commitment.due.isoformat()
+                 if same is not None and same.status == "overdue" and same.commitment.due else "Confirm the next step")
+        add("agenda", f"Next step: {opportunity.next_step}", [field("next_step")], label=label)
+    for tracked in _to_follow_up(read, besides=opportunity.next_step):
+        c = tracked.commitment
+        state = (f"overdue since {c.due.isoformat()}" if tracked.status == "overdue"
+                 else f"due {c.due.isoformat()}" if c.due else "open, no date given")
+        add("agenda", c.statement.quote, [c.statement.source], label=f"Commitment {state} · {c.who}")
     if opportunity.close_date:
         add("agenda", f"Close date: {opportunity.close_date.isoformat()}", [field("close_date")],
             label="Confirm the timeline")
-    read = read_deal(load_deal(session=session, opportunity=opportunity), as_of=book_context(session=session).as_of)
     gap = read.budget_gap()
     if gap is not None:
         budget, amount, mention = gap
@@ -119,6 +128,17 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
                 label="Open support ticket")
     return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
                  subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+def _to_follow_up(read: DealRead, *, besides: str | None, limit: int = 2) -> list[Tracked]:
+    """The commitments the meeting should follow up on besides the next step on record: overdue ones first, then
+    the next ones due; the newest of each kind (what was said last matters most). Done and moved ones are left
+    out: nothing to chase."""
+    pending = [t for t in read.commitments() if t.status in ("overdue", "open")
+               and not (besides and besides in t.commitment.statement.text)]
+    overdue = [t for t in pending if t.status == "overdue"][::-1]
+    upcoming = sorted((t for t in pending if t.status == "open"), key=lambda t: t.commitment.due or dt.date.max)
+    return (overdue + upcoming)[:limit]
 
 
 def _deal_questions(add, read: DealRead, people: list[tuple[Contact, str]], field) -> None:

@@ -118,7 +118,7 @@ class Tracked:
     """A commitment on the deal and what became of it, read from what was said and sent after it."""
 
     commitment: Commitment
-    status: str  # done, overdue or open
+    status: str  # done, overdue, open, or moved (promised again later, maybe for another day: the later one counts)
     done_in: Statement | None = None  # the later statement that shows it done
 
 
@@ -174,7 +174,7 @@ class DealRead:
             people = [*(c.name for c, _ in self.deal.contacts), *owner, *{s.speaker for s in statements}]
             sellers = [name for name in people if name in self.deal.user_names]
             found = find_commitments(promising, people=people, sellers=sellers) if promising else []
-            self._commitments = [_track(c, statements, self.as_of) for c in found]
+            self._commitments = _restated([_track(c, statements, self.as_of) for c in found])
         return self._commitments
 
     def signature_date(self) -> Mention | None:
@@ -236,6 +236,18 @@ _ASK = re.compile(r"\?|\b(can we|could we|could you|would you|can you|please|let
 def the_ask(message: Activity) -> str | None:
     """The first sentence of a message that asks for something: what a reply has to answer."""
     return next((sentence for sentence in sentences(message.body or "") if _ASK.search(sentence)), None)
+
+
+def _restated(tracked: list[Tracked]) -> list[Tracked]:
+    """A promise said again later by the same person for the same action is one promise: the newest stands, the
+    earlier ones are moved ("share the checklist by December 18", later "... by January 2")."""
+    out = []
+    for i, t in enumerate(tracked):
+        words = set(content_words(t.commitment.what))
+        again = any(later.commitment.who == t.commitment.who and len(words & set(content_words(
+            later.commitment.what))) >= min(DONE_OVERLAP, len(words)) for later in tracked[i + 1:])
+        out.append(Tracked(t.commitment, "moved", None) if again and t.status != "done" else t)
+    return out
 
 
 def _signature_dates(customer: list[Statement]) -> list[Mention]:
