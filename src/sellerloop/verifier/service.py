@@ -34,6 +34,8 @@ removed: it rescued 2 of 299 faithful paraphrases and let 1 of 311 falsification
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -44,7 +46,7 @@ from sellerloop.errors import BadInput
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.evidence.words import canonical_words
-from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, found_in, quote_index
+from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, dates_in, found_in, quote_index
 from sellerloop.verifier.meaning import meaning_conflict, speaker_of
 from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
 
@@ -106,12 +108,60 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
     if overlap < settings.min_overlap:
         return Verdict(supported=False, why=f"only {share} (need {_percent(settings.min_overlap)})", facts=shown,
                        overlap=overlap)
-    # Worked out only for a claim its words pass: most refused claims never need it.
-    conflict = meaning_conflict(claim.text, [quotes[uri] for uri in uris], speakers=speakers, uris=uris,
-                                record_names=record_names)
+    # Worked out only for a claim its words pass (most refused claims never need it), and not for a claim made
+    # of its quotes' own sentences: words repeated verbatim cannot say otherwise than they do. Most agent claims
+    # are such quotations, and a whole-book run checks 180,000 of them.
+    conflict = _meaning_conflict(claim.text, tuple(quotes[uri] for uri in uris),
+                                 tuple((speakers or {}).get(uri, "") for uri in uris),
+                                 tuple(name for name in record_names if name in claim.text))
     if conflict:
         return Verdict(supported=False, why=f"{found}, but {conflict}", facts=shown, overlap=overlap)
     return Verdict(supported=True, why=f"{found}; {share}", facts=shown, overlap=overlap)
+
+
+_ISO_DATE = re.compile(r"\b(?:19|20)\d\d-[01]\d-[0-3]\d\b")
+
+
+def _meaning_conflict(claim: str, quotes: tuple[str, ...], spoken_by: tuple[str, ...],
+                      record_names: tuple[str, ...]) -> str | None:
+    """meaning.meaning_conflict, worked out once per shape of claim. A whole-book run verifies the same few
+    code-written claims for every deal with other dates in them ("Engaging since 2017-09-18." against "Engaging:
+    2017-09-18"): when every date in the claim and its quotes is an ISO date, the dates are renamed to stand-ins
+    in the same order (the same day, the same stand-in), which keeps what the checks compare (which date is
+    which, and which is earlier), and the answer is cached under the renamed texts; the quotes' speakers go by
+    position and only the record names the claim uses count, so the key holds nothing of one deal's own. The
+    check costs about 0.25 ms a claim, so this takes some 20 s off a 100k-account run on 2 cores."""
+    if all(any(piece in quote for quote in quotes) for piece in _pieces(claim)):
+        # Made of the quotes' own words, piece by piece (most agent claims: a quoted sentence, "Name, Title."
+        # from two fields): no word of its own that could say otherwise.
+        return None
+    texts = (claim, *quotes)
+    days = sorted({day for text in texts for day in _ISO_DATE.findall(text)})
+    if not days or any(len(dates_in(text)) != len(_ISO_DATE.findall(text)) for text in texts):
+        return _conflict(claim, quotes, spoken_by, record_names)
+    stand_in = {day: (dt.date(2001, 1, 1) + dt.timedelta(days=n)).isoformat() for n, day in enumerate(days)}
+    conflict = _conflict(_ISO_DATE.sub(lambda m: stand_in[m[0]], claim),
+                         tuple(_ISO_DATE.sub(lambda m: stand_in[m[0]], quote) for quote in quotes),
+                         spoken_by, record_names)
+    if conflict is None:
+        return None
+    real = {v: k for k, v in stand_in.items()}
+    return _ISO_DATE.sub(lambda m: real.get(m[0], m[0]), conflict)
+
+
+_PIECE_BREAK = re.compile(r"(?<=[.,;:])\s+")
+
+
+def _pieces(claim: str) -> list[str]:
+    return [piece for part in _PIECE_BREAK.split(claim) if (piece := part.strip().rstrip(".,;"))]
+
+
+@lru_cache(maxsize=1 << 14)
+def _conflict(claim: str, quotes: tuple[str, ...], spoken_by: tuple[str, ...],
+              record_names: tuple[str, ...]) -> str | None:
+    uris = [str(n) for n in range(len(quotes))]
+    return meaning_conflict(claim, quotes, speakers={uri: who for uri, who in zip(uris, spoken_by) if who},
+                            uris=uris, record_names=record_names)
 
 
 def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
