@@ -74,3 +74,11 @@ def test_a_promise_moved_to_a_later_day_is_chased_on_its_new_day(session, store)
     labels = [i.label for i in _prep(session) if i.section == "agenda"]
     assert "Commitment due 2018-03-09 · Malik Reyes" in labels
     assert not any("overdue" in label for label in labels)
+
+
+def test_prep_on_a_lost_deal_chases_nothing_and_asks_no_qualifying_questions(session, store):
+    _book(session, stage="Lost", amount=4821.0)
+    _email(session, "e1", 5, "inbound", "We had a demo from Helixor last week. We set aside about $3,000 for this.")
+    items = _prep(session)
+    assert [i.label for i in items if i.section == "agenda"] == ["Closed lost on 2018-04-30"]
+    assert not [i for i in items if i.section == "questions"]

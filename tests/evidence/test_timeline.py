@@ -87,7 +87,8 @@ def test_our_side_praising_a_partner_is_no_competitor(session, store):
 
 
 @pytest.mark.parametrize("text, risk", [
-    ("Finance has frozen new spend until the next quarter, and the budget is frozen for now.", "budget is frozen"),
+    ("Finance has frozen new spend until the next quarter.", "frozen new spend"),
+    ("The budget is frozen for now.", "budget is frozen"),
     ("Honestly, probably not this year.", "not this year"),
     ("We have put the project on hold while we reorganise.", "put the project on hold"),
     ("I have to be straight with you: another vendor is the front-runner.", "front-runner"),

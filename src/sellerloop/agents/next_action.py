@@ -381,10 +381,11 @@ def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:
 
 
 def _intent(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:
-    """The newest external signal at the account within INTENT_DAYS: news or a job posting."""
+    """The newest news item or job posting at the account within INTENT_DAYS. A company web page ("Leadership
+    team", "About") is no news, whenever it was crawled."""
     if deal.account is None:
         return []
-    signal = next((s for s in deal.account.signals if s.published_at is not None
+    signal = next((s for s in deal.account.signals if s.published_at is not None and s.kind != "web_page"
                    and 0 <= (book.as_of - s.published_at.date()).days <= INTENT_DAYS), None)
     if signal is None:
         return []

@@ -64,6 +64,15 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
 
     # Agenda: the next step, then what people promised, then the close date.
     read = read_deal(load_deal(session=session, opportunity=opportunity), as_of=book_context(session=session).as_of)
+    if read.closed:
+        # A meeting on a closed deal is a review or a new start: nothing to chase, no qualifying to do. What the
+        # customer said stays worth knowing.
+        add("agenda", f"Stage: {opportunity.stage}", [field("stage")],
+            label=f"Closed {opportunity.stage.lower()}" + (f" on {opportunity.close_date.isoformat()}"
+                                                            if opportunity.close_date else ""))
+        _objections(add, session, opportunity, statements)
+        return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
+                     subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
     if opportunity.next_step:
         # The next step on record is often a promise said on a call too: read once, with its status.
         same = next((t for t in read.commitments() if opportunity.next_step in t.commitment.statement.text), None)
@@ -112,7 +121,14 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
             + ([cite_field("contact", contact, "title")] if contact.title else []),
             label=label, playbook_element=coverage.key)
 
-    # Objections already raised: newest first, one per category, in the customer's words.
+    _objections(add, session, opportunity, statements)
+    return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
+                 subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+def _objections(add, session: Session, opportunity: Opportunity, statements: list[conversation.Statement]) -> None:
+    """Objections already raised: newest first, one per category, in the customer's words; then open severe
+    tickets at the account."""
     seen: set[str] = set()
     for category, statement in reversed(conversation.objections(statements)):
         if category not in seen:
@@ -126,8 +142,6 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
             add("objections", f"{heading}. {subject}.",
                 [SourceRef(uri=f"ticket:{ticket.id}", quote=f"{heading}\n{subject}", kind="ticket")],
                 label="Open support ticket")
-    return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
-                 subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
 
 
 def _to_follow_up(read: DealRead, *, besides: str | None, limit: int = 2) -> list[Tracked]:

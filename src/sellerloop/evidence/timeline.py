@@ -50,11 +50,11 @@ _NOT_VENDORS = frozenset({"We", "I", "They", "You", "It", "Our", "The", "This", 
                           "So", "Also", "Yes", "No", "Thanks", "Hi", "Hello", "Excel", "Email", "Monday", "Tuesday",
                           "Wednesday", "Thursday", "Friday", "Q1", "Q2", "Q3", "Q4"})
 _RISK = re.compile(
-    r"\b(budget (?:is |has been |was )?(?:frozen|cut|on hold|gone)|(?:spending|hiring) freeze|freez(?:e|ing) (?:new )?"
-    r"spend|not this (?:year|quarter)|next (?:year|quarter) at the earliest|on hold|put (?:this|it|the project) on "
-    r"(?:hold|ice)|front-?runner|leaning towards|going (?:with|another way)|no budget|(?:pause|pausing) (?:the|this)|"
-    r"deprioriti[sz]ed|(?:can't|cannot|can not|won't) sign (?:before|until)|push(?:ed)? (?:signature|the signature|it) "
-    r"to)\b", re.I)
+    r"\b(budget (?:is |has been |was )?(?:frozen|cut|on hold|gone)|(?:spending|hiring) freeze|"
+    r"(?:freez(?:e|ing)|frozen) (?:new )?spend(?:ing)?|not this (?:year|quarter)|next (?:year|quarter) at the "
+    r"earliest|on hold|put (?:this|it|the project) on (?:hold|ice)|front-?runner|leaning towards|going (?:with|"
+    r"another way)|no budget|(?:pause|pausing) (?:the|this)|deprioriti[sz]ed|(?:can't|cannot|can not|won't) sign "
+    r"(?:before|until)|push(?:ed)? (?:signature|the signature|it) to)\b", re.I)
 # Words without which no pattern below can match: a message with none of them is not split into sentences.
 _worth_reading = re.compile(
     r"\$|\b(?:budget|freez|frozen|not this|next (?:year|quarter)|on hold|on ice|front-?runner|leaning|going (?:with|"
