@@ -36,7 +36,6 @@ import asyncio
 import concurrent.futures
 import json
 import os
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,6 +44,7 @@ from sellerloop.agents.models import CITED_KINDS, Item
 from sellerloop.composers.base import Brief, Fact, Section, item_from_fact
 from sellerloop.errors import BadInput, SellerloopError
 from sellerloop.evidence.models import SourceRef
+from sellerloop.evidence.words import INSTRUCTION_LIKE
 from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claim
 
@@ -71,21 +71,6 @@ MODEL_SETTINGS: dict[str, Any] = {"temperature": 0.0, "request_timeout": 120.0}
 # HTTP statuses after which the same request can succeed later.
 RETRYABLE_STATUS = {408, 409, 425, 429}
 BLOCK_START, BLOCK_END = "<brief>", "</brief>"
-# Evidence that talks to an AI rather than about the account (the usual openings of prompt-injection text).
-# Broad on purpose: a false alarm costs only the model's wording (the agent's own statement is shown instead).
-INSTRUCTION_LIKE = re.compile(
-    r"\b(ignore|disregard|forget|override)\b\W+(?:\w+\W+){0,3}"
-    r"(previous|prior|above|earlier|all|any|your|the)\W+"
-    r"(?:\w+\W+){0,2}(instructions?|prompts?|rules?|guidelines|directions)\b"
-    r"|\b(system prompt|new instructions|you are now|as an ai|language model|assistant:)"
-    # role markers a chat model reads as a new turn: "SYSTEM: ...", "developer: ..."
-    r"|(^|[\s>\]])(system|developer|assistant|tool)\s*:"
-    # orders to use a tool or function, and tool calls written out as JSON
-    r"|\b(call|invoke|use|run|trigger)\s+(the\s+)?[\w.-]+\s+(tool|function|action)\b"
-    r"|[{,]\s*\"(tool|tool_name|function|name|action|arguments|parameters)\"\s*:"
-    # attempts at the policy itself, or at the forecast
-    r"|\bautonomy\b[^.\n]{0,30}\bL[1-5]\b|\bset\s+(the\s+)?autonomy\b"
-    r"|\b(mark|set|move|change)\b[^.\n]{0,40}\b(closed[- ]won|stage\s*(=|to)\s*won)\b", re.IGNORECASE)
 
 
 class LLMUnavailable(SellerloopError):
@@ -177,7 +162,10 @@ def prompt(brief: Brief) -> str:
     data = {
         "use_case": brief.use_case,
         "subject": {"type": brief.subject.type, "name": brief.subject_name},
+        # Each fact with the judgement code made of it from the deal's read ("reply to Helen Lopez's email of
+        # 2017-12-21, 11 days without an answer"): the model words what the agents found, it does not re-judge.
         "facts": [{"id": fact.id, "section": fact.section, "statement": fact.statement,
+                   **({"finding": fact.item_fields["label"]} if fact.item_fields.get("label") else {}),
                    "quotes": [ref.quote for ref in fact.sources if ref.quote]} for fact in brief.facts],
     }
     # The markers appear once each, around the data, so nothing can be mistaken for the block's end.

@@ -26,7 +26,7 @@ from sellerloop.evidence.commitments import Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, deal_evidence_statements, sentences
 from sellerloop.evidence.dates import date_mentions
 from sellerloop.evidence.deals import DealEvidence
-from sellerloop.evidence.words import content_words
+from sellerloop.evidence.words import INSTRUCTION_LIKE, content_words
 from sellerloop.records.models import CLOSED_STAGES, STAGES, Activity, Contact, FieldChange, StageChange
 
 TOUCH_KINDS = ("email", "meeting", "call")
@@ -234,7 +234,11 @@ _ASK = re.compile(r"\?|\b(can we|could we|could you|would you|can you|please|let
 
 
 def the_ask(message: Activity) -> str | None:
-    """The first sentence of a message that asks for something: what a reply has to answer."""
+    """The first sentence of a message that asks for something: what a reply has to answer. A message that gives
+    a machine orders ("ignore previous instructions", a tool call) asks nothing a seller should answer by email."""
+    text = f"{message.subject or ''}\n{message.body or ''}"
+    if INSTRUCTION_LIKE.search(text):
+        return None
     return next((sentence for sentence in sentences(message.body or "") if _ASK.search(sentence)), None)
 
 

@@ -193,3 +193,22 @@ DATE_ROLES = {
                     "deadline due".split(), "delivery"),
     **dict.fromkeys("expires expiry".split(), "expiry"),
 }
+
+
+# Evidence that talks to an AI rather than about the account (the usual openings of prompt-injection text): still
+# data, never obeyed. The LLM composer keeps a model's wording away from it (composers/llm.py), and a message that
+# reads like this is no customer's ask to reply to (evidence/timeline.py). Broad on purpose: a false alarm costs
+# only the model's wording (the agent's own statement is shown instead) or one reply suggestion.
+INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b\W+(?:\w+\W+){0,3}"
+    r"(previous|prior|above|earlier|all|any|your|the)\W+"
+    r"(?:\w+\W+){0,2}(instructions?|prompts?|rules?|guidelines|directions)\b"
+    r"|\b(system prompt|new instructions|you are now|as an ai|language model|assistant:)"
+    # role markers a chat model reads as a new turn: "SYSTEM: ...", "developer: ..."
+    r"|(^|[\s>\]])(system|developer|assistant|tool)\s*:"
+    # orders to use a tool or function, and tool calls written out as JSON
+    r"|\b(call|invoke|use|run|trigger)\s+(the\s+)?[\w.-]+\s+(tool|function|action)\b"
+    r"|[{,]\s*\"(tool|tool_name|function|name|action|arguments|parameters)\"\s*:"
+    # attempts at the policy itself, or at the forecast
+    r"|\bautonomy\b[^.\n]{0,30}\bL[1-5]\b|\bset\s+(the\s+)?autonomy\b"
+    r"|\b(mark|set|move|change)\b[^.\n]{0,40}\b(closed[- ]won|stage\s*(=|to)\s*won)\b", re.IGNORECASE)
