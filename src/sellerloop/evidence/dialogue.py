@@ -509,7 +509,7 @@ class Handling:
     """What the seller did after one customer objection."""
 
     objection: Turn
-    category: str  # the objection's category (evidence.conversation.OBJECTION_PATTERNS)
+    category: str  # the objection's category (a key of evidence.conversation.OBJECTION_CATEGORIES)
     how: str  # one of HANDLING_ORDER: the strongest move in the reply
     moves: tuple[str, ...]  # every move found in the reply
     reply: Turn | None  # the seller's reply, when there was one in time
@@ -580,7 +580,8 @@ def objection_handling(turns: Sequence[Turn], *, window: int = 3) -> list[Handli
             continue
         before = turns[index - 1] if index > 0 else None
         answering = before is not None and before.side == SELLER and bool(questions_in(before.text))
-        category = next((c for c in (objection_category(s) for s in sentences(turn.text)
+        asked = before.text if before is not None and before.side == SELLER else ""
+        category = next((c for c in (objection_category(s, before=asked) for s in sentences(turn.text)
                                      if not answering or _PUSHBACK.search(s)) if c), None)
         if category is None:
             continue
