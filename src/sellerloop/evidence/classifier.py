@@ -149,6 +149,22 @@ class Model:
         return {"format": FORMAT, "objection": self.objection.as_dict(), "threshold": round(self.threshold, 4),
                 "categories": {name: linear.as_dict() for name, linear in sorted(self.categories.items())}}
 
+    def differences(self, other: Model, *, tolerance: float = 1e-4) -> list[str]:
+        """Where two models differ by more than `tolerance` (retraining on another machine may move the last
+        digits of a weight, not more)."""
+        found = [] if abs(self.threshold - other.threshold) <= tolerance else ["threshold"]
+        for part, mine, theirs in (("objection", self.objection, other.objection),
+                                   *((name, self.categories.get(name), other.categories.get(name))
+                                     for name in self.categories.keys() | other.categories.keys())):
+            if mine is None or theirs is None:
+                found.append(part)
+                continue
+            if abs(mine.intercept - theirs.intercept) > tolerance:
+                found.append(f"{part}: intercept")
+            found += [f"{part}: {name}" for name in mine.weights.keys() | theirs.weights.keys()
+                      if abs(mine.weights.get(name, 0.0) - theirs.weights.get(name, 0.0)) > tolerance]
+        return sorted(found)
+
     @classmethod
     def from_dict(cls, data: dict) -> Model:
         if data.get("format") != FORMAT:
