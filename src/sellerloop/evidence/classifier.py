@@ -74,9 +74,11 @@ def _embedder():
     return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 
 
-@lru_cache(maxsize=1 << 14)
-def _embedding(text: str) -> tuple[float, ...]:
-    return tuple(float(x) for x in _embedder().embed([text])[0])
+@lru_cache(maxsize=4096)  # a training run reads each turn and seller turn once per fit; 1 KiB each
+def _embedding(text: str):
+    vector = _embedder().embed([text])[0]
+    vector.flags.writeable = False  # shared by every caller through the cache
+    return vector
 
 
 def features(text: str, before: str = "") -> dict[str, float]:
@@ -100,11 +102,12 @@ def features(text: str, before: str = "") -> dict[str, float]:
                 found[f"{cue} {name}"] = 1.0
     # What the turn and the seller's turn mean, beyond their words: "we're happy with what we have" and
     # "we already use another tool" land close together. Scaled down so that 512 numbers do not drown the words
-    # and the cues (0.4 measured best of 1, 0.4 and none: docs/EVALUATION.md).
-    for i, x in enumerate(_embedding(text)):
+    # and the cues: 0.4 and 1 scored alike pooled, 0.4 better on PersuasionForGood and on a bare refusal after an
+    # ask; none scored clearly worse (docs/EVALUATION.md).
+    for i, x in enumerate(_embedding(text).tolist()):
         found[f"e:{i}"] = EMBEDDING_SCALE * x
     if before:
-        for i, x in enumerate(_embedding(before)):
+        for i, x in enumerate(_embedding(before).tolist()):
             found[f"before e:{i}"] = EMBEDDING_SCALE * x
     return found
 
