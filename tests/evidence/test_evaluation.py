@@ -68,9 +68,9 @@ def test_the_scores_are_counted_from_the_units():
 
 
 # Floors a little under the figures in docs/EVALUATION.md (5-fold cross-validation over dialogues).
-FLOORS = {("objection", "persuasion"): 0.38, ("objection", "sales lines"): 0.70, ("objection", "both"): 0.52,
+FLOORS = {("objection", "persuasion"): 0.42, ("objection", "sales lines"): 0.75, ("objection", "both"): 0.56,
           ("objection category: phrases, else model", "sales lines"): 0.74,
-          ("objection category: model", "sales lines"): 0.52,
+          ("objection category: model", "sales lines"): 0.54,
           ("question", "persuasion"): 0.85, ("need", "casino"): 0.55}
 
 

@@ -187,7 +187,7 @@ def shipped_model() -> Model:
 
 
 # The regularisation strength and the inner folds that pick the threshold.
-C = 0.5
+C = 1.0
 INNER_FOLDS = 4
 
 
