@@ -31,7 +31,7 @@ from sellerloop.scoring.commands import eval_app, scoring_app
 from sellerloop.shadow.commands import shadow_app
 from sellerloop.store.db import session_scope
 from sellerloop.store.service import init_store, open_engine
-from sellerloop.verifier.commands import verify
+from sellerloop.verifier.commands import claims_command, verify
 
 app = typer.Typer(help="sellerloop: AI sales agents on your CRM, with a source for every fact.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
@@ -56,6 +56,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(eval_app, name="eval")
+eval_app.command("claims")(claims_command)
 app.add_typer(shadow_app, name="shadow")
 import_app.command("events")(import_events_command)
 app.command("rollback")(rollback_command)
@@ -282,7 +283,9 @@ def run_follow_up(
     if eml is not None:
         message = next((i.content for i in run.items if i.artifact == "email" and i.content), None)
         if message is None:
-            raise BadInput("no email draft to write: the call has nothing to follow up on")
+            recapped = any(i.section == "email" and i.artifact is None for i in run.items)
+            raise BadInput("no email draft to write: " + ("a recap already went out after the call" if recapped
+                                                           else "the call has nothing to follow up on"))
         try:
             eml.write_bytes(message.encode("utf-8"))  # as is: text mode would turn CRLF into CRCRLF on Windows
         except OSError as e:

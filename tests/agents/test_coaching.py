@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from sellerloop.agents.models import CITED_KINDS, Subject
 from sellerloop.agents.service import run_agent
+from sellerloop.evidence.coaching_labels import HOW_HANDLED, NEXT_STEP_CLOSED, NO_NEXT_STEP, UNTRADED
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.records.models import Opportunity, Transcript, User
 from sellerloop.store.db import create_store_engine, session_scope
@@ -78,12 +79,13 @@ def test_objections_are_quoted_in_the_customers_words_and_say_how_they_were_hand
         sellers = set(s.scalars(select(User.name)))
     objections = [i for i in run.items if i.kind == "objection"]
     for objection in objections:
-        [source] = objection.sources
+        # The customer's words first, then the seller's reply the verdict is about (none when there was none).
+        source, *reply = objection.sources
         assert source.quote.split(": ", 1)[0] not in sellers, "an objection must be the customer's words"
         assert source.quote.split(": ", 1)[1] in objection.text
-        assert objection.label.split(" · ")[1] in {"answered with proof", "answered with a concession",
-                                                    "answered with a question", "answered", "not answered",
-                                                    "acknowledged, not answered", "put off by the seller"}
+        assert all(ref.quote.split(":", 1)[0] in sellers for ref in reply[:1])
+        verdict = objection.label.split(" · ")[1].removesuffix(f", {UNTRADED}")
+        assert verdict in HOW_HANDLED.values()
     # The objection that was put off comes back as an improvement, citing the objection and the reply.
     improvement = next(i for i in run.items if i.section == "improvements" and "objection" in i.label)
     assert len(improvement.sources) == 2
@@ -160,6 +162,10 @@ def test_an_imported_casino_dialogue_can_be_coached(maven_copy, cli, tmp_path):
     assert out["dropped_unsupported"] == 0 and out["inputs"] == {"transcript": transcript_id}
     talk = next(i for i in out["items"] if i["label"].startswith("Talk ratio"))
     assert "the first speaker is taken as the seller" in talk["label"]  # no speaker is one of our users
+    # The chat ends on terms both sides said yes to: a close, not a call without a next step.
+    labels = [i["label"] for i in out["items"]]
+    assert NEXT_STEP_CLOSED in labels and not any(label.startswith(NO_NEXT_STEP) for label in labels)
+    assert not any(i["section"] in ("coverage", "coverage_gaps") for i in out["items"])  # no sales call
     assert all(src["uri"].startswith(f"transcript:{transcript_id}#u=")
                for i in out["items"] for src in i["sources"])
     engine = create_store_engine(maven_copy.url)

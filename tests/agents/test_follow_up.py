@@ -32,6 +32,7 @@ from sellerloop.verifier.models import Claim
 from sellerloop.verifier.service import verify_claims
 
 OPEN_DEAL = "01XZ9CRY"  # Initech: a recorded call in which both sides promise something by a date
+DRAFT_DEAL = "055Z2OAS"  # Dontechi: the same, and nobody emailed them after the call, so a recap is drafted
 THURSDAY = dt.datetime(2017, 12, 14, 10, 50)
 
 
@@ -86,12 +87,12 @@ def test_commitments_point_at_the_utterances_they_came_from(demo_engine):
 
 def test_the_email_draft_parses_back_and_goes_to_the_customers_on_the_call(demo_engine):
     with session_scope(demo_engine) as s:
-        run = _follow_up(s, opportunity=OPEN_DEAL)
+        run = _follow_up(s, opportunity=DRAFT_DEAL)
         transcript = s.get(Transcript, run.inputs["transcript"])
         speakers = set(s.scalars(select(Utterance.speaker).where(Utterance.transcript_id == transcript.id)))
         on_call = set(s.scalars(select(Contact.email).join(OpportunityContact).where(
-            OpportunityContact.opportunity_id == OPEN_DEAL, Contact.name.in_(speakers))))
-        owner = s.get(User, s.get(Opportunity, OPEN_DEAL).owner_id)
+            OpportunityContact.opportunity_id == DRAFT_DEAL, Contact.name.in_(speakers))))
+        owner = s.get(User, s.get(Opportunity, DRAFT_DEAL).owner_id)
     draft = _email(run)
     assert draft.kind == "draft" and draft.content
     message = _parse(draft.content)
@@ -125,14 +126,17 @@ def test_tasks_and_plan_steps_have_owners_and_dates(demo_engine):
 
 def test_a_deal_without_a_recording_follows_up_on_its_latest_meeting_notes(demo_engine):
     with session_scope(demo_engine) as s:
-        deal = s.scalars(select(Opportunity.id).where(
+        deals = s.scalars(select(Opportunity.id).where(
             ~exists().where(Transcript.opportunity_id == Opportunity.id),
             exists().where(Activity.opportunity_id == Opportunity.id, Activity.kind == "meeting"))
-            .order_by(Opportunity.id)).first()
-        run = _follow_up(s, opportunity=deal)
-        _check_grounded(s, run)
-    assert list(run.inputs) == ["activity"] and run.dropped_unsupported == 0
-    assert _parse(_email(run).content)["To"]
+            .order_by(Opportunity.id).limit(10)).all()
+        runs = [_follow_up(s, opportunity=deal) for deal in deals]
+        for run in runs:
+            _check_grounded(s, run)
+    assert all(list(run.inputs) == ["activity"] and run.dropped_unsupported == 0 for run in runs)
+    # A meeting nobody emailed about since gets its recap draft (one already recapped gets none: tested apart).
+    drafted = [run for run in runs if any(i.artifact == "email" for i in run.items)]
+    assert drafted and all(_parse(_email(run).content)["To"] for run in drafted)
 
 
 def test_a_call_with_no_promises_still_gets_a_thank_you_email(engine):
@@ -183,6 +187,27 @@ def test_a_promise_by_friday_in_an_imported_transcript_is_due_the_friday_after_t
     assert "counted from today" in before.label
 
 
+def test_a_yes_to_an_ask_is_followed_up_as_agreed_terms_citing_the_ask(engine, tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text("Sam Seller: Could you send the security requirements document by Friday?\n"
+                    "Dana Buyer: Sure, no problem.\nSam Seller: Great, thanks.\n", encoding="utf-8")
+    with session_scope(engine) as s:
+        _tiny_deal(s, lines=[])
+        (transcript,) = import_transcript_file(session=s, path=call, opportunity_id="deal-1")
+        s.get(Transcript, transcript.id).occurred_at = THURSDAY
+        transcript_id = transcript.id
+    with session_scope(engine) as s:
+        run = _follow_up(s, transcript=transcript_id)
+        _check_grounded(s, run)
+    (agreed,) = [i for i in run.items if i.section == "commitments"]
+    assert agreed.text == "Dana Buyer: Sure, no problem." and agreed.owner == "Dana Buyer"
+    assert agreed.due == "2017-12-15"  # by the Friday after the call, as the ask said
+    assert agreed.label.startswith("Customer commitment · agreed terms")
+    step = next(i for i in run.items if i.section == "plan" and i.owner == "Dana Buyer")
+    assert "send the security requirements document" in step.text
+    assert any("Could you send the security requirements" in src.quote for src in step.sources)
+
+
 def test_names_and_subjects_from_evidence_cannot_add_email_headers():
     content = build_email(sender=("Sam\r\nBcc: spy@evil.example", "sam@seller.example"),
                           recipients=[("Dana\nCc: spy@evil.example", "dana@buyer.example"),
@@ -223,17 +248,18 @@ def test_an_email_without_a_recipient_or_sender_address_is_still_a_valid_marked_
 
 def test_the_cli_writes_the_email_draft_to_an_eml_file(demo_store, demo_engine, cli, tmp_path):
     with session_scope(demo_engine) as s:
-        transcript = s.scalars(select(Transcript.id).where(Transcript.opportunity_id == OPEN_DEAL)).first()
+        transcript = s.scalars(select(Transcript.id).where(Transcript.opportunity_id == DRAFT_DEAL)
+                               .order_by(Transcript.occurred_at.desc())).first()
     eml = tmp_path / "draft.eml"
     result = cli(demo_store, "run", "follow-up", "--transcript", transcript, "--json", "--eml", eml)
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["use_case"] == "follow-up" and out["dropped_unsupported"] == 0
-    assert out["subject"] == {"type": "opportunity", "id": OPEN_DEAL}
+    assert out["subject"] == {"type": "opportunity", "id": DRAFT_DEAL}
     message = email.message_from_bytes(eml.read_bytes())
     assert message["Subject"] and message["To"]
     assert eml.read_bytes() == next(i["content"] for i in out["items"] if i["artifact"] == "email").encode()
-    markdown = cli(demo_store, "run", "follow-up", "--opportunity", OPEN_DEAL)
+    markdown = cli(demo_store, "run", "follow-up", "--opportunity", DRAFT_DEAL)
     assert markdown.exit_code == 0, markdown.stderr
     for heading in ("## Commitments", "## Follow-up email", "## Tasks", "## Mutual action plan", "## Sources"):
         assert heading in markdown.stdout
@@ -276,7 +302,7 @@ def test_a_deal_with_nothing_to_follow_up_on_exits_2_saying_why(demo_store, demo
 def test_every_demo_transcript_gets_a_verified_follow_up_with_an_email_that_parses(demo_engine):
     """The issue's bar, on every transcript of the demo book: zero unsupported items, every quote verbatim,
     and an email draft with Subject and To that the stdlib parser reads back."""
-    commitments = 0
+    commitments = recapped = 0
     texts: dict[str, str] = {}
     with session_scope(demo_engine) as s:
         transcripts = s.scalars(select(Transcript.id).order_by(Transcript.id)).all()
@@ -290,10 +316,15 @@ def test_every_demo_transcript_gets_a_verified_follow_up_with_an_email_that_pars
                     if source.uri not in texts:
                         texts[source.uri] = resolve_source(session=s, uri=source.uri).text
                     assert source.quote in texts[source.uri], (transcript_id, source.uri)
-            message = email.message_from_bytes(_email(run).content.encode("utf-8"))
+            [mail] = [i for i in run.items if i.section == "email"]
+            if mail.artifact is None:  # we emailed them after the call: no second recap
+                recapped += mail.label == "Recap already sent after the call: no new draft"
+                continue
+            message = email.message_from_bytes(mail.content.encode("utf-8"))
             assert message["Subject"] and message["To"], transcript_id
             commitments += sum(i.section == "commitments" for i in run.items)
-    assert len(transcripts) > 2000 and commitments > len(transcripts)
+    assert len(transcripts) > 2000 and commitments > len(transcripts) - recapped
+    assert 0 < recapped < len(transcripts) / 2
 
 
 # --- the detector and the dates -----------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from sellerloop.scoring.feedback import action_feedback, forget, segment_of
 
 
 def recommendations(session: Session, deal: Opportunity) -> tuple[object, list]:
-    run = run_agent(session=session, use_case="next-action", subject=Subject(type="opportunity", id=deal.id))
+    # Every recommendation the findings support, not only the shown three: a pushed-down one is still in the list.
+    run = run_agent(session=session, use_case="next-action", subject=Subject(type="opportunity", id=deal.id),
+                    limit=10)
     return run, [i for i in run.items if i.kind == "recommendation"]
 
 

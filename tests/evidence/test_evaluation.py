@@ -92,7 +92,8 @@ def test_the_command_prints_every_detector_and_refuses_a_folder_without_the_corp
     assert {("objection", "persuasion"), ("objection", "sales lines"), ("objection", "both"),
             ("objection: phrases", "persuasion"), ("objection: negation baseline", "persuasion"),
             ("objection category: phrases, else model", "sales lines"), ("question", "persuasion"),
-            ("commitment", "persuasion"), ("need", "casino")} <= set(rows)
+            ("commitment", "persuasion"), ("need", "casino"), ("commitment: CaSiNo submitted deals", "casino"),
+            ("commitment: CaSiNo chat agreement", "casino")} <= set(rows)
     assert all(0 <= row["f1"] <= 1 for row in rows.values())
     missing = cli(nowhere, "eval", "conversations", "--data", str(tmp_path))
     assert missing.exit_code == 2 and "persuasionforgood/annotated_dev.csv" in missing.stderr

@@ -113,28 +113,6 @@ def test_the_overlap_bar_is_a_setting(monkeypatch):
         get_verifier_settings.cache_clear()
 
 
-def test_the_semantic_check_admits_a_close_rewording_but_not_a_new_statement(monkeypatch):
-    pytest.importorskip("wordllama")
-    quotes = {"transcript:tr-1": "Dana Whitfield: I do. Our CISO, Priya Nair, finishes the security review by "
-                                 "March 15.",
-              "signal:sg-1": "Cancity will hire 40 engineers in Berlin, its CEO Tom Berg said."}
-    reworded = "The security review led by CISO Priya Nair ends by March 15."
-    invented = "Cancity CEO Tom Berg announced layoffs in Berlin."
-    assert not check(reworded, "transcript:tr-1", quotes=quotes).supported  # half its words are new
-    monkeypatch.setenv("SELLERLOOP_VERIFIER_SEMANTIC", "1")
-    get_verifier_settings.cache_clear()
-    try:
-        verdict = check(reworded, "transcript:tr-1", quotes=quotes)
-        assert verdict.supported, verdict.why
-        assert verdict.similarity is not None and "meaning matches" in verdict.why
-        verdict = check(invented, "signal:sg-1", quotes=quotes)
-        assert not verdict.supported and "meaning differs" in verdict.why
-        assert not check("The security review led by CISO Dana Smith ends by March 15.", "transcript:tr-1",
-                         quotes=quotes).supported  # the facts still gate
-    finally:
-        get_verifier_settings.cache_clear()
-
-
 # --- verify_claims and `sellerloop verify`: on a real store ---------------------------------------------------
 
 OPP = "1C1I7A6R"
@@ -186,7 +164,8 @@ def test_a_cited_quote_must_appear_verbatim_in_its_source(book, engine):
                     sources=[SourceRef(uri="activity:a-1", quote="Budget is approved up to $12,000")]),
               Claim(text="Budget is approved up to $20,000.",
                     sources=[SourceRef(uri="activity:a-1", quote="Budget is approved up to $20,000")]),
-              # True of the whole email but not of the quote given: the quote is what the claim stands on.
+              # True of the whole email but not of the quote given: the quote is what the claim stands on (with
+              # who wrote it: the sender's name is supported, her title is not).
               Claim(text="Dana Whitfield is the CFO.",
                     sources=[SourceRef(uri="activity:a-1", quote="Budget is approved up to $12,000")]),
               # Two quotes from one source: the facts may come from either.
@@ -197,7 +176,7 @@ def test_a_cited_quote_must_appear_verbatim_in_its_source(book, engine):
         verdicts = verify_claims(session=s, claims=claims)
     assert [v.supported for v in verdicts] == [True, False, False, True]
     assert verdicts[1].why == "quote not found in activity:a-1"
-    assert verdicts[2].why == "name Dana Whitfield and title CFO not in any cited quote"
+    assert verdicts[2].why == "title CFO not in any cited quote"
 
 
 def _run(store, monkeypatch, *args: str):

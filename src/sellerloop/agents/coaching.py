@@ -3,20 +3,24 @@ what to practise.
 
 Sections:
 - call_stats: talk ratio, questions asked, questions about what the customer wants, the longest monologue and
-  whether a next step was secured;
-- improvements: what to do differently, each citing the moments of the call it is about;
+  whether a next step was secured, or the call closed on agreed terms;
+- improvements: what to do differently, each citing the moments of the call it is about: objections not
+  answered (or answered with a concession nothing was asked back for), a close date slipping, "who signs?"
+  answered without a name, no next step;
 - strengths: what went well, cited the same way;
-- call_objections: every objection the customer raised, in their words, labelled with whether and how the
-  seller answered it;
+- call_objections: every objection the customer raised, in their words, with the seller's reply, labelled with
+  whether and how the reply answered it;
 - call_needs: needs the customer stated;
-- coverage / coverage_gaps: the playbook elements this call produced evidence for, and a question for each
-  element it did not;
+- coverage / coverage_gaps: on a sales call, the playbook elements this call produced evidence for, and a
+  question for each element it did not;
 - roleplay: practice questions built from the objections actually raised.
 
 How the figures stay honest: every item's text is made of the quoted words of the turns it cites (so the
 verifier finds all of it in the quotes), and what code computed from the call (percentages, counts, seconds, a
 verdict such as "not answered") goes in the item's `label`, which is written by code from constants and never
-holds evidence text. The detectors are in evidence/dialogue.py and are measured in docs/EVALUATION.md.
+holds evidence text. A verdict is a claim too: an item is shown only when evidence/coaching_labels.label_holds
+finds its verdict in the words it cites. The detectors are in evidence/dialogue.py and evidence/commitments.py
+and are measured in docs/EVALUATION.md.
 """
 from __future__ import annotations
 
@@ -26,8 +30,26 @@ from sellerloop.agents.models import Subject
 from sellerloop.agents.prep import OBJECTION_LABELS
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import dialogue
+from sellerloop.evidence.coaching_labels import (
+    ASKED_WANTS,
+    CLOSED,
+    DATED_STEP,
+    HOW_HANDLED,
+    NEXT_STEP_CLOSED,
+    NEXT_STEP_DATED,
+    NEXT_STEP_NONE,
+    NEXT_STEP_UNDATED,
+    NO_NAME,
+    NO_NEXT_STEP,
+    SLIPPING,
+    UNASKED_NEED,
+    UNDATED_STEP,
+    UNTRADED,
+    WANTS_QUESTIONS,
+    label_holds,
+)
 from sellerloop.evidence.conversation import sentences
-from sellerloop.evidence.dialogue import CUSTOMER, SELLER, Handling, Turn
+from sellerloop.evidence.dialogue import CUSTOMER, SELLER, Handling, NextStep, Turn
 from sellerloop.evidence.models import SourceRef
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import Transcript
@@ -61,29 +83,40 @@ MAX_SELLER_SHARE = 0.60
 MAX_MONOLOGUE_SECONDS = 60.0
 MAX_MONOLOGUE_WORDS = 150  # untimed calls: about a minute of speech
 MIN_OPEN_QUESTIONS = 2
-HOW_HANDLED = {"evidence": "answered with proof", "concession": "answered with a concession",
-               "question": "answered with a question", "answer": "answered",
-               "acknowledged": "acknowledged, not answered", "deferred": "put off by the seller",
-               "ignored": "not answered"}
 
 
 def gather(*, session: Session, transcript: Transcript, playbook: Playbook, owners: set[str] | None) -> Brief:
     call = dialogue.call_turns(session=session, transcript=transcript)
-    turns = call.turns
-    facts = FactList()
-    if turns:
-        handlings = dialogue.objection_handling(turns)
-        _call_stats(facts, call, turns)
-        _improvements(facts, turns, handlings)
-        _strengths(facts, turns, handlings)
-        _objections(facts, handlings)
-        _needs(facts, turns)
-        _coverage(facts, turns, playbook)
-        _roleplay(facts, handlings)
+    facts, _ = coach(call, playbook)
     subject = (Subject(type="opportunity", id=transcript.opportunity_id) if transcript.opportunity_id
                else Subject(type="transcript", id=transcript.id))
     return Brief(use_case="coaching", subject=subject, subject_name=transcript.title,
                  inputs={"transcript": transcript.id}, playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+def coach(call: dialogue.CallTurns, playbook: Playbook) -> tuple[FactList, list]:
+    """The facts of the coaching on one call, and the labelled ones left out because their verdict did not hold
+    for the words they cite (evidence/coaching_labels.py: a label is a claim too). Playbook questions only on a
+    sales call: a campsite negotiation has no economic buyer to ask about."""
+    turns = call.turns
+    facts = FactList()
+    if turns:
+        handlings = dialogue.objection_handling(turns)
+        steps = dialogue.next_steps(turns)
+        unresolved = dialogue.unresolved_who(turns)
+        _call_stats(facts, call, turns, steps)
+        _improvements(facts, turns, handlings, steps, unresolved)
+        _strengths(facts, turns, handlings, steps)
+        _objections(facts, handlings)
+        _needs(facts, turns)
+        if dialogue.is_sales_call(turns):
+            _coverage(facts, turns, playbook, asked_who=bool(unresolved))
+        _roleplay(facts, handlings)
+    kept, dropped = FactList(), []
+    for fact in facts:
+        label = str(fact.item_fields.get("label") or "")
+        (kept if label_holds(label, [source.quote for source in fact.sources]) else dropped).append(fact)
+    return kept, dropped
 
 
 # ------------------------------------------------------------------------------------------------ citing
@@ -134,7 +167,7 @@ def _percent(share: float) -> str:
 # ------------------------------------------------------------------------------------------------ sections
 
 
-def _call_stats(facts: FactList, call: dialogue.CallTurns, turns: list[Turn]) -> None:
+def _call_stats(facts: FactList, call: dialogue.CallTurns, turns: list[Turn], steps: list[NextStep]) -> None:
     ratio = dialogue.talk_ratio(turns)
     seller_turns = [t for t in turns if t.side == SELLER]
     customer_turns = [t for t in turns if t.side == CUSTOMER]
@@ -160,10 +193,10 @@ def _call_stats(facts: FactList, call: dialogue.CallTurns, turns: list[Turn]) ->
                     f"the customer {customer_asked}")
 
     preference = [(t, q) for t in seller_turns for q in dialogue.preference_questions(t.text)]
-    if preference:
-        text, sources = cite_all(*preference[:2])
+    if _quotable_questions(preference):
+        text, sources = cite_all(*_quotable_questions(preference)[:2])
         facts.add("call_stats", text, sources,
-                  label=f"Questions about what the customer wants or needs · {len(preference)}")
+                  label=f"{WANTS_QUESTIONS} · {len(preference)}")
 
     run = dialogue.longest_monologue(turns)
     if run is not None:
@@ -172,44 +205,83 @@ def _call_stats(facts: FactList, call: dialogue.CallTurns, turns: list[Turn]) ->
         turns_said = f"{len(run.turns)} turns in a row" if len(run.turns) > 1 else "one turn"
         facts.add("call_stats", text, sources, label=f"Longest monologue · {run.side}, {turns_said}, {size}")
 
-    steps = dialogue.next_steps(turns)
-    if steps:
+    closed = [s for s in steps if s.agreed]
+    if closed:
+        text, sources = cite_all(*_agreement(closed[-1]))
+        facts.add("call_stats", text, sources, label=NEXT_STEP_CLOSED)
+    elif steps:
         dated = [s for s in steps if s.dated]
         pool = dated or steps
         # The last step each side took on: who does what is the outcome of the call.
         chosen = sorted({s.turn.side: s for s in pool}.values(), key=lambda s: s.turn.seq)
         text, sources = cite_all(*((s.turn, s.sentence) for s in chosen))
-        facts.add("call_stats", text, sources,
-                  label="Next step · secured, with a date" if dated
-                  else "Next step · agreed, but without a date")
+        facts.add("call_stats", text, sources, label=NEXT_STEP_DATED if dated else NEXT_STEP_UNDATED)
     else:
-        text, sources = cite_all(*((t, None) for t in turns[-2:]))
-        facts.add("call_stats", text, sources, label="Next step · none agreed at the end of the call")
+        text, sources = cite_all(*_call_end(turns))
+        facts.add("call_stats", text, sources, label=NEXT_STEP_NONE)
 
 
-def _improvements(facts: FactList, turns: list[Turn], handlings: list[Handling]) -> None:
+def _call_end(turns: list[Turn]) -> list[tuple[Turn, str | None]]:
+    """The last two turns, where a next step would be, and the turn before them when it moved the close: a new
+    date taken on after a slip ("Let's plan for September 30 then") is no step, and the check needs to see why."""
+    end = turns[-3:] if len(turns) > 2 and dialogue.slips(turns[-3].text) else turns[-2:]
+    return [(t, None) for t in end]
+
+
+def _quotable_questions(asked: list[tuple[Turn, str]]) -> list[tuple[Turn, str]]:
+    """The questions about what the customer wants that their citation shows to be such: "And you?" asks it
+    only after the seller's own need, which a long turn's citation of that one sentence does not show."""
+    return [(turn, question) for turn, question in asked
+            if len(turn.text) <= MAX_QUOTE or dialogue.preference_questions(question)]
+
+
+def _agreement(step: NextStep) -> list[tuple[Turn, str | None]]:
+    """The turns that make agreed terms, in call order: the terms and the other side's yes (or ask)."""
+    parts = {step.turn.seq: (step.turn, step.sentence)}
+    if step.agreed is not None:
+        parts.setdefault(step.agreed.seq, (step.agreed, None))
+    return [parts[seq] for seq in sorted(parts)]
+
+
+def _improvements(facts: FactList, turns: list[Turn], handlings: list[Handling], steps: list[NextStep],
+                  unresolved: list[dialogue.Unresolved]) -> None:
     add = facts.add
     # Objections left unanswered first: they are what most often stalls a deal after the call.
     for h in handlings:
+        category = OBJECTION_LABELS.get(h.category, h.category.capitalize())
+        if h.how == "concession" and not h.traded:
+            # A discount or an extra given with nothing asked back teaches the customer to push again.
+            text, sources = cite_all(*_exchange(h))
+            add("improvements", text, sources,
+                label=f"{category} objection {HOW_HANDLED['concession']}, {UNTRADED} · trade it: ask for "
+                      f"something in return (a date, a term, a reference)")
         if h.handled:
             continue
-        category = OBJECTION_LABELS.get(h.category, h.category.capitalize())
-        parts = [(h.objection, None)] + ([(h.reply, None)] if h.reply else [])
-        text, sources = cite_all(*parts)
+        text, sources = cite_all(*_exchange(h))
         advice = {"deferred": "answer it before moving on",
                   "acknowledged": "acknowledging is a start; answer it too",
                   "ignored": "answer it when it is raised"}[h.how]
         add("improvements", text, sources, label=f"{category} objection {HOW_HANDLED[h.how]} · {advice}")
 
-    steps = dialogue.next_steps(turns)
-    if not steps:
-        text, sources = cite_all(*((t, None) for t in turns[-2:]))
+    for turn in turns:
+        for sentence in dialogue.slips(turn.text)[:1]:
+            text, sources = cite(turn, sentence)
+            add("improvements", text, sources,
+                label=f"{SLIPPING} · a risk, not a next step: ask what moved it and what would bring it back")
+
+    for ask in unresolved[:1]:
+        text, sources = cite_all((ask.question, ask.sentence), *([(ask.answer, None)] if ask.answer else []))
         add("improvements", text, sources,
-            label="No next step agreed · close with a dated next step: who does what, by when")
-    elif not any(s.dated for s in steps):
+            label=f"{NO_NAME} · get the name: ask who exactly, and offer to bring them into the next call")
+
+    if not steps:
+        text, sources = cite_all(*_call_end(turns))
+        add("improvements", text, sources,
+            label=f"{NO_NEXT_STEP} · close with a dated next step: who does what, by when")
+    elif not any(s.dated or s.agreed for s in steps):
         text, sources = cite_all(*((s.turn, s.sentence) for s in steps[:1]))
         add("improvements", text, sources,
-            label="Next step without a date · agree on the day before hanging up")
+            label=f"{UNDATED_STEP} · agree on the day before hanging up")
 
     seller_turns = [t for t in turns if t.side == SELLER]
     ratio = dialogue.talk_ratio(turns)
@@ -249,32 +321,49 @@ def _improvements(facts: FactList, turns: list[Turn], handlings: list[Handling])
         turn, sentence, _ = needs[0]
         text, sources = cite(turn, sentence)
         add("improvements", text, sources,
-            label="No question about what matters most to the customer · they stated this need; "
+            label=f"{UNASKED_NEED} · they stated this need; "
                   "ask what else they need and why")
 
 
-def _strengths(facts: FactList, turns: list[Turn], handlings: list[Handling]) -> None:
+def _strengths(facts: FactList, turns: list[Turn], handlings: list[Handling], steps: list[NextStep]) -> None:
     for h in handlings:
-        if h.how in ("evidence", "concession", "question"):
+        if h.how in ("evidence", "question") or (h.how == "concession" and h.traded):
             category = OBJECTION_LABELS.get(h.category, h.category.capitalize())
-            text, sources = cite_all((h.objection, None), (h.reply, None))
+            text, sources = cite_all(*_exchange(h))
             facts.add("strengths", text, sources, label=f"{category} objection {HOW_HANDLED[h.how]}")
-    preference = [(t, q) for t in turns if t.side == SELLER for q in dialogue.preference_questions(t.text)]
+    preference = _quotable_questions([(t, q) for t in turns if t.side == SELLER
+                                      for q in dialogue.preference_questions(t.text)])
     if preference:
         text, sources = cite(*preference[0])
-        facts.add("strengths", text, sources, label="Asked what the customer wants or needs")
-    steps = [s for s in dialogue.next_steps(turns) if s.dated]
-    if steps:
-        text, sources = cite(steps[0].turn, steps[0].sentence)
-        facts.add("strengths", text, sources, label="Secured a dated next step")
+        facts.add("strengths", text, sources, label=ASKED_WANTS)
+    closed = [s for s in steps if s.agreed]
+    dated = [s for s in steps if s.dated and not s.agreed]
+    if closed:
+        text, sources = cite_all(*_agreement(closed[-1]))
+        facts.add("strengths", text, sources, label=CLOSED)
+    elif dated:
+        text, sources = cite(dated[0].turn, dated[0].sentence)
+        facts.add("strengths", text, sources, label=DATED_STEP)
+
+
+def _exchange(h: Handling) -> list[tuple[Turn, str | None]]:
+    """The objection and the seller's reply as an item cites them; of a long reply, the sentence that makes its
+    strongest move, so the label's verdict can be checked in the words shown."""
+    if h.reply is None:
+        return [(h.objection, None)]
+    moves = h.moves[:1] or ("ignored",)
+    sentence = next((s for s in sentences(h.reply.text)
+                     if dialogue.reply_moves(s, h.objection.text, h.category)[:1] == moves), None)
+    return [(h.objection, None), (h.reply, sentence)]
 
 
 def _objections(facts: FactList, handlings: list[Handling]) -> None:
     # Unanswered ones first: they are what the next call has to deal with.
     for h in sorted(handlings, key=lambda h: h.handled):
         category = OBJECTION_LABELS.get(h.category, h.category.capitalize())
-        text, sources = cite(h.objection)
-        facts.add("call_objections", text, sources, label=f"{category} · {HOW_HANDLED[h.how]}")
+        text, sources = cite_all(*_exchange(h))  # the reply too: the verdict is about it
+        untraded = f", {UNTRADED}" if h.how == "concession" and not h.traded else ""
+        facts.add("call_objections", text, sources, label=f"{category} · {HOW_HANDLED[h.how]}{untraded}")
 
 
 def _customer_needs(turns: list[Turn]) -> list[tuple[Turn, str, set[str]]]:
@@ -293,10 +382,11 @@ NEED_LABELS = {frozenset({"self"}): "Need", frozenset({"other"}): "Need · for t
                frozenset({"self", "other"}): "Need · for them and their team"}
 
 
-def _coverage(facts: FactList, turns: list[Turn], playbook: Playbook) -> None:
+def _coverage(facts: FactList, turns: list[Turn], playbook: Playbook, *, asked_who: bool) -> None:
     """Coverage on this call only: each element's utterance rules against the call's sentences. Rules on
     contacts, fields and emails describe the deal, not the call, so an element with none of its rules about
-    what is said is left out rather than reported as missed."""
+    what is said is left out rather than reported as missed. When the seller asked who decides and got no name,
+    the improvement says to get the name; asking "who signs?" again is no gap question."""
     for element in playbook.elements:
         rules = [r for r in element.evidence if r.source == "utterance"]
         if not rules:
@@ -309,7 +399,8 @@ def _coverage(facts: FactList, turns: list[Turn], playbook: Playbook) -> None:
             continue
         # A question with a name-like word in it ("Besides you, who signs?") would need a source to pass the
         # verifier's facts check; the element's other questions ask the same thing.
-        question = next((q for q in element.questions if not claim_facts(q)), None)
+        question = next((q for q in element.questions if not claim_facts(q)
+                         and not (asked_who and dialogue.asks_who_decides(q))), None)
         if question:
             facts.add("coverage_gaps", question, [], label=f"{element.name} · not covered on this call",
                       playbook_element=element.key)

@@ -6,8 +6,11 @@ Sections:
   evidence/dates.py). A promise without a date keeps `due` empty and says so in its label;
 - email: a thank-you and recap to the customer's people on the call, as a complete RFC 5322 message in
   `content` (what `--eml FILE` writes) whose body, `text`, quotes the promises in the words they were said;
+  when we already emailed the deal within RECAP_DAYS after the call, no draft: an item saying the recap went;
 - tasks: for the seller, one per promise: do what we promised, check on what the customer promised;
-- plan: the mutual action plan, every promise as a step with its owner and date, then the close date.
+- plan: the mutual action plan, every promise as a step with its owner and date, then the signature: on the date
+  the customer gave last when they gave one after the close date was set (the deal read's signature_date), else
+  on the close date of record.
 
 The call is the transcript given, else the deal's latest transcript, else (a deal with no recorded call) the
 notes of its latest meeting or call. Only names, dates and numbers that are in the cited quotes appear in the
@@ -31,12 +34,13 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.errors import BadInput
-from sellerloop.evidence.commitments import Commitment, find_commitments
+from sellerloop.evidence.commitments import AGREED, Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, by_customer, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
-from sellerloop.evidence.deals import book_context
+from sellerloop.evidence.deals import book_context, load_deal
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import cite_whole, utterance_line
+from sellerloop.evidence.sources import activity_heading, cite_whole, utterance_line
+from sellerloop.evidence.timeline import DealRead, read_deal
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import (
     Activity,
@@ -118,17 +122,38 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
     facts = FactList()
     cite = _Citer(session, _name_fields(session, call, sender, sellers, [*deal_contacts, *account_contacts]))
     _commitment_facts(facts, promises, dated=call.when is not None)
-    _email_fact(facts, cite, call=call, promises=promises, sender=sender, sellers=sellers,
-                deal_contacts=deal_contacts, account_contacts=account_contacts)
+    recap = _recap_sent(session, opportunity, call)
+    if recap is not None:
+        # A second recap of the same call is noise in the customer's inbox: say it went, draft nothing.
+        heading, refs = activity_heading(session=session, activity=recap)
+        facts.add("email", f"{heading}.", refs, label="Recap already sent after the call: no new draft")
+    else:
+        _email_fact(facts, cite, call=call, promises=promises, sender=sender, sellers=sellers,
+                    deal_contacts=deal_contacts, account_contacts=account_contacts)
     _task_facts(facts, cite, call=call, promises=promises, sender=sender)
+    read = (read_deal(load_deal(session=session, opportunity=opportunity), as_of=call.book_day or call.day)
+            if opportunity is not None else None)
     _plan_facts(facts, cite, call=call, promises=promises, opportunity=opportunity, deal_roles=deal_roles,
-                sender=sender)
+                sender=sender, read=read)
 
     subject = (Subject(type="opportunity", id=opportunity.id) if opportunity is not None
                else Subject(type="transcript", id=call.id))
     return Brief(use_case="follow-up", subject=subject,
                  subject_name=opportunity.name if opportunity else call.title, inputs={call.kind: call.id},
                  playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+RECAP_DAYS = 7  # an email of ours within a week of the call is its follow-up
+
+
+def _recap_sent(session: Session, opportunity: Opportunity | None, call: _Call) -> Activity | None:
+    """Our first email on the deal after the call and within RECAP_DAYS of it, if one went out."""
+    if opportunity is None or call.when is None:
+        return None
+    return session.scalars(select(Activity).where(
+        Activity.opportunity_id == opportunity.id, Activity.kind == "email", Activity.direction == "outbound",
+        Activity.occurred_at > call.when, Activity.occurred_at <= call.when + dt.timedelta(days=RECAP_DAYS))
+        .order_by(Activity.occurred_at, Activity.id).limit(1)).first()
 
 
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -284,6 +309,8 @@ def _iso(day: dt.date | None) -> str | None:
 def _sources(promise: Commitment, cite: _Citer, *, names: str) -> list[SourceRef]:
     """The promise's quote, plus a source for `names` when the quote does not hold that name."""
     refs = [promise.statement.source]
+    if promise.accepted_by is not None:  # agreed terms: what was agreed may be in the other side's words
+        refs.append(promise.accepted_by.source)
     if names and names not in promise.statement.quote:
         refs += cite.person(names)
     return refs
@@ -302,6 +329,8 @@ def _commitment_facts(facts: FactList, promises: list[Commitment], *, dated: boo
 
 def _commitment_label(promise: Commitment, dated: bool) -> str:
     side = "Customer commitment" if promise.by_customer else "Seller commitment"
+    if promise.kind == AGREED:  # terms the other side said yes to, not a promise made alone
+        side = f"{side} · agreed terms"
     if promise.when is None:
         return f"{side} · no date given"
     if promise.due is None:
@@ -480,21 +509,30 @@ def _task_facts(facts: FactList, cite: _Citer, *, call: _Call, promises: list[Co
 
 def _plan_facts(facts: FactList, cite: _Citer, *, call: _Call, promises: list[Commitment],
                 opportunity: Opportunity | None, deal_roles: list[tuple[Contact, str | None]],
-                sender: User | None) -> None:
+                sender: User | None, read: DealRead | None) -> None:
     ordered = sorted(enumerate(promises), key=lambda pair: (pair[1].due or dt.date.max, pair[0]))
     for _, promise in ordered:
         side = "Customer step" if promise.by_customer else "Seller step"
         facts.add("plan", f"{promise.who}: {_action(promise)}", _sources(promise, cite, names=promise.who),
                   label=side if promise.due else f"{side} · no date given", artifact="mutual_action_plan",
                   owner=promise.who, due=_iso(promise.due))
-    if (opportunity is not None and opportunity.is_open and opportunity.close_date
-            and opportunity.close_date >= call.day):
-        signer = _signer(deal_roles)
+    if opportunity is None or not opportunity.is_open:
+        return
+    signer = _signer(deal_roles)
+    owner = signer.name if signer else (sender.name if sender else None)
+    # The latest word on the signature date: a date the customer gave after the record was last set wins.
+    said = read.signature_date() if read is not None else None
+    if said is not None and said.day >= call.day:
+        facts.add("plan", said.statement.quote, [said.statement.source],
+                  label=f"Signature · the date the customer gave on {said.statement.when:%Y-%m-%d}"
+                        + (f" (the record still says {opportunity.close_date.isoformat()})"
+                           if opportunity.close_date else ""),
+                  artifact="mutual_action_plan", owner=owner, due=said.day.isoformat())
+    elif opportunity.close_date and opportunity.close_date >= call.day:
         facts.add("plan", f"Close date on record: {opportunity.close_date.isoformat()}.",
                   [cite(f"opportunity:{opportunity.id}/field/close_date")],
                   label="Signature · the deal's close date", artifact="mutual_action_plan",
-                  owner=signer.name if signer else (sender.name if sender else None),
-                  due=opportunity.close_date.isoformat())
+                  owner=owner, due=opportunity.close_date.isoformat())
 
 
 def _signer(deal_roles: list[tuple[Contact, str | None]]) -> Contact | None:

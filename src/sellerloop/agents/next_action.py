@@ -35,7 +35,8 @@ from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import cite_field, field_change_line, resolve_source
+from sellerloop.evidence.sources import activity_heading, cite_field, field_change_line, resolve_source
+from sellerloop.evidence.timeline import DealRead, Mention, deal_touches, read_deal, the_ask
 from sellerloop.playbooks.models import Element, ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.policy.service import session_policy
@@ -48,16 +49,18 @@ SECTIONS = [
 ]
 
 # Prior weight of each finding (0..1). Stalled and pushed deals come first: they are the forecast at risk.
+# A customer waiting on us comes before everything: an unanswered ask costs the deal fastest.
 WEIGHTS = {
-    "stalled": 0.80, "close_date_pushed": 0.75, "single_threaded": 0.70, "gone_quiet": 0.65,
-    "exit_gap": 0.60, "open_ticket": 0.60, "customer_engaged": 0.55, "intent": 0.55, "gap": 0.45,
+    "reply_owed": 0.90, "stalled": 0.80, "buyer_risk": 0.78, "close_date_pushed": 0.75, "budget_gap": 0.72,
+    "competitor": 0.71, "single_threaded": 0.70, "gone_quiet": 0.65, "exit_gap": 0.60, "open_ticket": 0.60,
+    "customer_engaged": 0.55, "intent": 0.55, "gap": 0.45, "closed_review": 0.50,
 }
 STALLED_FACTOR = 1.5  # a deal is stalled after 1.5x the book's median days in its stage ...
 STALLED_MIN_EXTRA_DAYS = 14  # ... and at least two weeks past it
+LONG_STALLED_FACTOR = 4  # past 4x the norm, the deal needs a go/no-go, not one more meeting
 QUIET_DAYS = 21  # no email, meeting or call for three weeks
 ENGAGED_DAYS = 7  # the customer wrote or met within a week: a moment to move
 INTENT_DAYS = 60  # news and hiring older than two months no longer say "now"
-TOUCH_KINDS = ("email", "meeting", "call")
 
 # For each finding: the playbook elements it speaks to and the actions that suit it, in order of preference.
 # Keys of all shipped playbooks (MEDDICC, BANT, SPIN); a team's own keys fall back to its first element gap.
@@ -68,9 +71,19 @@ ADVANCES = {
     "single_threaded": (("economic_buyer", "authority", "champion", "decision_process"),
                         ("request_intro", "add_contact_role", "book_meeting")),
     "gone_quiet": (("champion", "need", "identify_pain", "need_payoff"), ("book_meeting", "create_task")),
-    "customer_engaged": ((), ("book_meeting", "create_task")),
-    "open_ticket": (("identify_pain", "problem", "need", "decision_criteria"), ("create_task", "log_note")),
+    # The customer is active: the moment to meet. Anything else would not use the moment, so nothing else.
+    "customer_engaged": ((), ("book_meeting",)),
+    "open_ticket": (("identify_pain", "problem", "need", "decision_criteria"),
+                    ("create_task", "book_meeting", "log_note")),
+    "reply_owed": (("champion", "decision_process", "need", "need_payoff"), ("send_email",)),
+    "buyer_risk": (("economic_buyer", "decision_process", "authority", "timeline"), ("create_task", "book_meeting")),
+    "budget_gap": (("economic_buyer", "budget", "metrics", "need_payoff"), ("book_meeting", "create_task")),
+    "competitor": (("competition", "decision_criteria", "need", "need_payoff"), ("share_asset", "book_meeting")),
+    "closed_review": (("decision_process", "decision_criteria", "authority", "need"), ("create_task",)),
 }
+# Findings whose action follows from the situation, not from the playbook element: a reply is an email, a review of
+# a closed deal is a task. Still catalogue actions written here in code, so evidence text never chooses one.
+SITUATIONAL = frozenset({"reply_owed", "closed_review"})
 TICKET_SEVERITIES = ("high", "critical")
 
 
@@ -132,31 +145,39 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, acc
 def reweigh(candidates: list[Candidate], *, playbook: Playbook, feedback: ActionFeedback, segment: str) -> None:
     """Multiply each candidate's score by how people took the action it would recommend, in this segment."""
     for c in candidates:
-        adjustment = feedback.adjustment(_action_for(c, playbook.element(c.elements[0])), segment)
+        adjustment = feedback.adjustment(_action_for(c, playbook.element(c.elements[0])) or "", segment)
         c.score *= adjustment.factor
         c.ranking = adjustment.why or None  # not in the label: a taken-up ask is known again by its label
 
 
-def _action_for(c: Candidate, spec: Element) -> str:
-    """The action a candidate recommends for a playbook element: its first suitable one the element lists."""
-    for action in c.actions:
-        if action in spec.actions:
-            return action
-    return spec.actions[0]
+def _action_for(c: Candidate, spec: Element, taken: frozenset[str] = frozenset()) -> str | None:
+    """The action a candidate recommends for a playbook element: its first suitable one the element lists (the
+    element's first when none suits; a situational finding's own), skipping actions already recommended on the
+    deal; None when all of them are (another action would not fit what was found)."""
+    if c.finding in SITUATIONAL:
+        suitable = list(c.actions)
+    else:
+        suitable = [a for a in c.actions if a in spec.actions] or [spec.actions[0]]
+    return next((a for a in suitable if a not in taken), None)
 
 
 def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_deal: bool = True) -> list[_Choice]:
-    """The best `limit` recommendations: highest score first, one per playbook element (per deal on an account).
-    A finding whose first element is taken by a stronger one moves to its next element, if it has one."""
+    """The best `limit` recommendations: highest score first, one per playbook element and one per action on a deal
+    (three "Book a meeting" on one deal is one meeting). A finding whose first element or action is taken by a
+    stronger one moves to its next, if it has one."""
     chosen: list[_Choice] = []
     taken: set[tuple[str, str]] = set()
+    actions: dict[str, set[str]] = {}
     for c in sorted(candidates, key=lambda c: (-c.score, c.finding, c.opportunity.id if c.opportunity else "")):
         deal = c.opportunity.id if c.opportunity and not per_deal else ""
-        element = next((e for e in c.elements if (deal, e) not in taken), None)
-        if element is None:
+        on_deal = actions.setdefault(c.opportunity.id if c.opportunity else "", set())
+        picked = next(((e, a) for e in c.elements if (deal, e) not in taken
+                       if (a := _action_for(c, playbook.element(e), frozenset(on_deal))) is not None), None)
+        if picked is None:
             continue
-        action = _action_for(c, playbook.element(element))
+        element, action = picked
         taken.add((deal, element))
+        on_deal.add(action)
         chosen.append(_Choice(element, action, c))
         if len(chosen) == limit:
             break
@@ -165,14 +186,19 @@ def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_d
 
 def deal_candidates(*, session: Session, deal: DealEvidence, playbook: Playbook,
                     book: BookContext) -> list[Candidate]:
-    """Every finding on one deal as a candidate whose element is resolved against the playbook."""
+    """Every finding on one deal as a candidate whose element is resolved against the playbook. A closed deal has
+    one: its review (never a meeting to book on a deal that is over)."""
     o = deal.opportunity
+    read = read_deal(deal, as_of=book.as_of)
     coverage = element_coverage(session=session, opportunity_id=o.id, playbook=playbook, deal=deal)
     gaps = [c for c in coverage if not c.satisfied]
-    exit_required = set(playbook.exit_criteria(o.stage))
-    found = [*_stage(session, deal, book), *_engagement(session, deal, book), *_risk(session, deal),
-             *_intent(session, deal, book)]
-    found += _gaps(session, deal, gaps, exit_required)
+    if read.closed:
+        found = _closed_review(read)
+    else:
+        exit_required = set(playbook.exit_criteria(o.stage))
+        found = [*_stage(session, deal, book), *_engagement(session, read), *_risk(session, deal),
+                 *_intent(session, deal, book), *_said(read)]
+        found += _gaps(session, deal, gaps, exit_required)
     keys = {e.key for e in playbook.elements}
     gap_keys = [g.key for g in gaps]
     for c in found:
@@ -201,38 +227,107 @@ def _stage(session: Session, deal: DealEvidence, book: BookContext) -> list[Cand
         return []
     score = WEIGHTS["stalled"] + min(0.15, 0.05 * (days / norm - STALLED_FACTOR))
     line = f"{o.stage}: {entered.isoformat()}"  # the stage history's line for this entry, verbatim
-    return [Candidate("stalled", score, f"stalled, {days} days in {o.stage} (deals usually move on after {norm:.0f})",
-                      f"{o.stage} since {entered.isoformat()}.",
+    why = f"stalled, {days} days in {o.stage} (deals usually move on after {norm:.0f})"
+    elements, actions = ADVANCES["stalled"]
+    if days > LONG_STALLED_FACTOR * norm:
+        # Another meeting will not move a deal this far past the norm: the seller needs a decision, yes or no.
+        why += ": ask for a go/no-go decision or close it out"
+        actions = ("create_task", "book_meeting")
+    return [Candidate("stalled", score, why, f"{o.stage} since {entered.isoformat()}.",
                       [cite_field("opportunity", o, "stage"), SourceRef(uri=f"stage_history:{o.id}", quote=line,
                                                               kind="stage_history")],
-                      *ADVANCES["stalled"])]
+                      elements, actions)]
 
 
-def _touches(deal: DealEvidence, book: BookContext) -> list[Activity]:
-    return [a for a in deal.activities if a.kind in TOUCH_KINDS and a.occurred_at.date() <= book.as_of]
-
-
-def _engagement(session: Session, deal: DealEvidence, book: BookContext) -> list[Candidate]:
-    touches = _touches(deal, book)
+def _engagement(session: Session, read: DealRead) -> list[Candidate]:
+    touches = deal_touches(read.deal, read.as_of)
     if not touches:
         return []
-    last = touches[-1]
-    days = (book.as_of - last.occurred_at.date()).days
-    recent = sum((book.as_of - a.occurred_at.date()).days <= 30 for a in touches)
-    header, refs = _activity_header(session, last)
     out = []
-    if days >= QUIET_DAYS:
+    owed = read.waiting_on_us()
+    if owed:
+        # The newest message still waiting on us; the ask in it, quoted, is what the reply must answer.
+        w = owed[0]
+        header, refs = activity_heading(session=session, activity=w.activity)
+        ask = the_ask(w.activity)
+        statement = f"{header}." + (f" {ask}" if ask else "")
+        if ask:
+            refs = [*refs, SourceRef(uri=f"activity:{w.activity.id}", quote=ask, kind="activity")]
+        waited = "today" if w.days == 0 else f"{w.days} day{'s' if w.days != 1 else ''} without an answer"
+        who = w.person or "the customer"
+        out.append(Candidate("reply_owed", WEIGHTS["reply_owed"] - min(0.1, w.days / 600),
+                             f"reply to {who}'s email of {w.since.isoformat()}, {waited}", statement, refs,
+                             *ADVANCES["reply_owed"]))
+    last = touches[-1]
+    days = (read.as_of - last.occurred_at.date()).days
+    recent = sum((read.as_of - a.occurred_at.date()).days <= 30 for a in touches)
+    # Quiet is about the customer going silent; a customer waiting on our reply has not gone quiet, we have.
+    if days >= QUIET_DAYS and not owed:
+        header, refs = activity_heading(session=session, activity=last)
         unanswered = _unanswered(touches)
         why = f"gone quiet, last touch {days} days ago" + (f", {unanswered} emails unanswered" if unanswered else "")
         score = WEIGHTS["gone_quiet"] + min(0.1, 0.02 * unanswered) + min(0.05, days / 3650)
         out.append(Candidate("gone_quiet", score, why, f"{header}.", refs, *ADVANCES["gone_quiet"]))
     inbound = next((a for a in reversed(touches) if a.direction == "inbound" or a.kind == "meeting"), None)
-    if inbound is not None and (book.as_of - inbound.occurred_at.date()).days <= ENGAGED_DAYS:
-        header, refs = _activity_header(session, inbound)
+    if inbound is not None and (read.as_of - inbound.occurred_at.date()).days <= ENGAGED_DAYS and not owed:
+        header, refs = activity_heading(session=session, activity=inbound)
         out.append(Candidate("customer_engaged", WEIGHTS["customer_engaged"] + min(0.1, 0.02 * recent),
                              f"customer engaged, {recent} touches in the last 30 days", f"{header}.",
                              refs, *ADVANCES["customer_engaged"]))
     return out
+
+
+def _said(read: DealRead) -> list[Candidate]:
+    """What the customer said that a seller must act on: a risk to the deal, a budget below the amount, a
+    competitor. Each quotes the sentence it rests on, with who said it."""
+    out = []
+    if read.risks:
+        risk = read.risks[-1]
+        out.append(Candidate("buyer_risk", WEIGHTS["buyer_risk"],
+                             f"buyer risk: {_who(risk)} said \"{risk.value}\"{_on(risk)}",
+                             _quoted(risk), [risk.statement.source], *ADVANCES["buyer_risk"]))
+    gap = read.budget_gap()
+    if gap is not None:
+        budget, amount, mention = gap
+        out.append(Candidate("budget_gap", WEIGHTS["budget_gap"] + min(0.1, (amount - budget) / amount / 5),
+                             f"budget gap: {_who(mention)} named a budget of ${budget:,.0f} against the "
+                             f"${amount:,.0f} deal",
+                             _quoted(mention), [mention.statement.source], *ADVANCES["budget_gap"]))
+    for mention in read.competitors[:1]:
+        out.append(Candidate("competitor", WEIGHTS["competitor"],
+                             f"competitor: {_who(mention)} named {mention.value}{_on(mention)}",
+                             _quoted(mention), [mention.statement.source], *ADVANCES["competitor"]))
+    return out
+
+
+def _closed_review(read: DealRead) -> list[Candidate]:
+    """A closed deal's one action: a review of why it was won or lost, while the people still remember."""
+    o = read.deal.opportunity
+    why = f"{o.stage.lower()}" + (f" on {o.close_date.isoformat()}" if o.close_date else "")
+    said = read.competitors[-1:] or read.risks[-1:]
+    sources = [cite_field("opportunity", o, "stage")]
+    statement = f"Stage: {o.stage}."
+    if said:
+        why += f"; {_who(said[0])} named {said[0].value}" if read.competitors else f"; {_who(said[0])} said " \
+               f"\"{said[0].value}\""
+        statement += f" {_quoted(said[0])}"
+        sources.append(said[0].statement.source)
+    review = "loss review" if o.stage == "Lost" else "win review"
+    return [Candidate("closed_review", WEIGHTS["closed_review"], f"{review}: {why}", statement, sources,
+                      *ADVANCES["closed_review"])]
+
+
+def _who(mention: Mention) -> str:
+    return mention.statement.speaker or "the customer"
+
+
+def _on(mention: Mention) -> str:
+    return f" on {mention.statement.when.date().isoformat()}" if mention.statement.when else ""
+
+
+def _quoted(mention: Mention) -> str:
+    text = mention.statement.quote
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _unanswered(touches: list[Activity]) -> int:
@@ -243,15 +338,6 @@ def _unanswered(touches: list[Activity]) -> int:
             break
         count += a.kind == "email" and a.direction == "outbound"
     return count
-
-
-def _activity_header(session: Session, activity: Activity) -> tuple[str, list[SourceRef]]:
-    """The resolver's first line ("Email on 2017-12-01 10:00") and its subject line, each quoted on its own (the
-    From and To lines sit between them), and a statement made of the two."""
-    uri = f"activity:{activity.id}"
-    lines = resolve_source(session=session, uri=uri).text.split("\n\n", 1)[0].splitlines()
-    quoted = [lines[0], *(line for line in lines if line.startswith("Subject: "))][:2]
-    return ". ".join(quoted), [SourceRef(uri=uri, quote=line, kind="activity") for line in quoted]
 
 
 def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:

@@ -1,9 +1,12 @@
 """Meeting prep for an opportunity: what to cover, what to ask whom, and which objections to expect.
 
 Sections:
-- agenda: the next step on record, the open commitments from earlier conversations, the close date to confirm;
-- questions: for each playbook element without evidence, a qualifying question addressed to the attendee
-  whose role fits it (the economic buyer gets the budget question, the technical evaluator the criteria one);
+- agenda: the next step on record, the open commitments from earlier conversations, the close date to confirm,
+  and the deal math when the customer named a budget below the amount;
+- questions: first the open questions of this deal from its read (evidence/timeline.py): a budget below the
+  amount, a competitor in the running, a close date that moved; then for each playbook element without evidence,
+  a qualifying question addressed to the attendee whose role fits it (the economic buyer gets the budget
+  question, the technical evaluator the criteria one);
 - objections: what the customer already pushed back on, in their words, from calls and emails, and open
   high-severity support tickets on the account.
 """
@@ -16,17 +19,20 @@ from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
 from sellerloop.evidence.commitments import dated_commitments
+from sellerloop.evidence.deals import book_context, load_deal
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import cite_field, cite_whole, resolve_source
+from sellerloop.evidence.sources import cite_field, cite_whole, field_change_line, format_value, resolve_source
+from sellerloop.evidence.timeline import DealRead, read_deal
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
 from sellerloop.records.models import Contact, Opportunity, OpportunityContact, Ticket
 
 SECTIONS = [
-    Section(key="agenda", title="Agenda", kind="claim", max_items=4,
+    Section(key="agenda", title="Agenda", kind="claim", max_items=5,
             purpose="What the meeting must cover: the next step, open commitments, the timeline to confirm."),
     Section(key="questions", title="Questions to ask", kind="question", max_items=5,
-            purpose="Qualifying questions for the playbook elements that lack evidence, each for the right person."),
+            purpose="This deal's open questions, then qualifying questions for the playbook elements that lack "
+                    "evidence, each for the right person."),
     Section(key="objections", title="Expected objections", kind="objection", max_items=4,
             purpose="Objections the customer already raised, in their words, and open critical tickets."),
 ]
@@ -61,11 +67,26 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
     if opportunity.close_date:
         add("agenda", f"Close date: {opportunity.close_date.isoformat()}", [field("close_date")],
             label="Confirm the timeline")
+    read = read_deal(load_deal(session=session, opportunity=opportunity), as_of=book_context(session=session).as_of)
+    gap = read.budget_gap()
+    if gap is not None:
+        budget, amount, mention = gap
+        add("agenda", f"{mention.statement.quote} Amount: {format_value(amount)}",
+            [mention.statement.source, field("amount")],
+            label=f"Deal math: a ${budget:,.0f} budget against ${amount:,.0f}, ${amount - budget:,.0f} short")
 
-    # Questions for the elements that lack evidence, addressed to the attendee whose role fits.
+    # This deal's own open questions first, then the playbook's for the elements that lack evidence, each
+    # addressed to the attendee whose role fits.
     people = _people_on_deal(session, opportunity)
+    buyer = read.economic_buyer()
+    if buyer is not None and not any(role == "economic_buyer" for _, role in people):
+        # Nobody is recorded as the economic buyer: the read's pick by title (a CFO) gets the money questions.
+        people = [(c, "economic_buyer" if c.id == buyer.contact.id else role) for c, role in people]
+    _deal_questions(add, read, people, field)
+    # What the read found counts as evidence too: a competitor named in an email is no "no evidence yet".
+    known = {"competition": bool(read.competitors), "budget": bool(read.budgets)}
     for coverage in element_coverage(session=session, opportunity_id=opportunity.id, playbook=playbook):
-        if coverage.satisfied or not coverage.missing_questions:
+        if coverage.satisfied or not coverage.missing_questions or known.get(coverage.key):
             continue
         question = coverage.missing_questions[0]
         person = _person_for(coverage.key, people)
@@ -97,6 +118,39 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
                 label="Open support ticket")
     return Brief(use_case="prep", subject=Subject(type="opportunity", id=opportunity.id),
                  subject_name=opportunity.name, playbook=playbook.key, sections=SECTIONS, facts=facts)
+
+
+def _deal_questions(add, read: DealRead, people: list[tuple[Contact, str]], field) -> None:
+    """The questions this deal raises by what was said and changed on it, each asked of the person it is for and
+    citing what raised it."""
+    def ask(element: str, question: str, sources: list[SourceRef], label: str) -> None:
+        person = _person_for(element, people)
+        if person is None:
+            add("questions", question, sources, label=label, playbook_element=element)
+            return
+        contact = person[0]
+        who = f"{contact.name} ({contact.title})" if contact.title else contact.name
+        add("questions", f"For {who}: {question}",
+            [*sources, cite_field("contact", contact, "name")]
+            + ([cite_field("contact", contact, "title")] if contact.title else []),
+            label=label, playbook_element=element)
+
+    gap = read.budget_gap()
+    if gap is not None:
+        budget, amount, mention = gap
+        ask("economic_buyer", f"The budget named is ${budget:,.0f} and the deal is ${amount:,.0f}: can the "
+                              f"difference be found, or should the scope change?",
+            [mention.statement.source, field("amount")], "Budget below the amount")
+    for mention in read.competitors[:1]:
+        ask("competition", f"{mention.value} is in the running: what would decide it for you?",
+            [mention.statement.source], f"Competitor: {mention.value}")
+    slips = [s for s in read.slips if s.field == "close_date"]
+    if slips:
+        slip = slips[-1]
+        ask("timeline", f"The close date moved from {slip.old} to {slip.new}: what changed, and what has to "
+                        f"happen before the new date?",
+            [SourceRef(uri=f"field_history:{read.deal.id}/close_date", quote=field_change_line(slip.change),
+                       kind="field_history")], "Close date moved")
 
 
 def _people_on_deal(session: Session, opportunity: Opportunity) -> list[tuple[Contact, str]]:

@@ -1,10 +1,14 @@
 """Account research: who the account is, what just happened there, and why they might buy now.
 
 Sections:
-- summary: profile (sector, size, revenue, headquarters), the pipeline with us, the people we know there;
-- trigger: the most recent meaningful event, dated (a news item, job posting, web page, support ticket, or a
-  change in product usage);
-- hypothesis: why they would buy now, tied to the playbook element the trigger speaks to.
+- summary: profile (sector, size, revenue, headquarters), the pipeline with us, the people we know there (the
+  people on open deals first: their role on the deal, then seniority);
+- trigger: the events of the last TRIGGER_DAYS that give a seller a reason to call, ranked by sales relevance
+  (RELEVANCE: an executive change, then M&A, funding or expansion, hiring for work we help with, growth news,
+  usage changes, and last a static web page), newest first within a rank;
+- hypothesis: for each trigger, why they would buy now, tied to the playbook element it speaks to, and whom to
+  talk to about it;
+- risks: open high and critical support tickets (a risk to raise before anyone sells, not a reason to call).
 
 Every statement is built from the words of the sources it cites, so the verifier can check each one.
 """
@@ -22,15 +26,26 @@ from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import HIDDEN_VALUE, cite_field, cite_whole, format_value, resolve_source
 from sellerloop.playbooks.models import Playbook
-from sellerloop.records.models import Account, Contact, Signal, Ticket, UsageMetric
+from sellerloop.records.models import (
+    OPEN_STAGES,
+    Account,
+    Contact,
+    Opportunity,
+    OpportunityContact,
+    Signal,
+    Ticket,
+    UsageMetric,
+)
 
 SECTIONS = [
     Section(key="summary", title="Summary", kind="claim", max_items=4,
             purpose="Who the account is and where we stand with them: profile, pipeline, people we know."),
-    Section(key="trigger", title="Trigger", kind="claim", max_items=1,
-            purpose="The most recent meaningful event at the account, with its date."),
-    Section(key="hypothesis", title="Why now", kind="claim", max_items=2,
-            purpose="Why they would buy now: evidence tied to the playbook element it speaks to."),
+    Section(key="trigger", title="Trigger", kind="claim", max_items=3,
+            purpose="The recent events at the account most worth a call, most relevant first, each dated."),
+    Section(key="hypothesis", title="Why now", kind="claim", max_items=3,
+            purpose="Why they would buy now: evidence tied to the playbook element it speaks to, and whom to ask."),
+    Section(key="risks", title="Risks", kind="claim", max_items=3,
+            purpose="Open high and critical support tickets: raise them before selling more."),
 ]
 
 # Themes a trigger can speak to, each with the words that reveal it and, per playbook, the element it advances
@@ -50,6 +65,38 @@ DEFAULT_THEME = ("situation", ("decision_process", "situation", "timeline"),
                  "a change at the account is a reason to talk")
 
 
+# How much a kind of event says "call now", best first: a new executive brings budget and priorities; M&A,
+# funding and expansion bring projects; hiring for work we help with says where; growth news and usage changes
+# say less; a company page ("Leadership team", "About") says nothing new.
+RELEVANCE = {"buyer": 0, "deal": 1, "expansion": 2, "hiring": 3, "pain": 4, "growth": 5, "situation": 6}
+TRIGGER_DAYS = 180  # older news is history, not a reason to call now
+_DEAL = re.compile(r"\b(acqui\w*|merg\w*|takeover|buys)\b", re.I)
+_EXPANSION = re.compile(r"\b(raises?|raised|funding|financing|expan\w*|opens?|new (office|site|plant|market))\b",
+                        re.I)
+# Postings for the work the product helps with, or for a leader who will choose tools: a reason to call.
+_RELEVANT_HIRING = re.compile(r"\b(head|director|vp|vice president|chief|lead|data|platform|automation|"
+                              r"operations|procurement|it|systems|crm|analytics)\b", re.I)
+# Whom to ask about each kind of trigger: the role on the deal first, then a title.
+CONTACT_FOR = {"buyer": ("economic_buyer", "decision_maker"), "deal": ("economic_buyer", "decision_maker"),
+               "expansion": ("economic_buyer", "decision_maker"), "hiring": ("champion", "technical_evaluator"),
+               "pain": ("champion", "user"), "growth": ("economic_buyer", "champion"),
+               "situation": ("champion", "economic_buyer")}
+ROLE_ORDER = ("economic_buyer", "champion", "decision_maker", "technical_evaluator")
+# The angle for each kind of trigger: the playbook elements it speaks to (the first the team's playbook has wins)
+# and why it is a reason to call, in a seller's words.
+ANGLES = {
+    "buyer": (("economic_buyer", "authority", "situation"), "a new executive often brings new budget and priorities"),
+    "deal": (("decision_process", "identify_pain", "problem", "need"),
+             "an acquisition brings systems and teams to merge, and a project to do it"),
+    "expansion": (("metrics", "need_payoff", "budget"), "new money and growth plans put a number on what they "
+                                                         "need to scale"),
+    "hiring": (("identify_pain", "problem", "need"), "they are hiring for the work we help with: the need has a "
+                                                     "budget"),
+    "pain": (("identify_pain", "problem", "need"), "points to a problem they need solved"),
+    "growth": (("metrics", "need_payoff", "budget"), "growth puts a number on what they need to scale"),
+    "situation": (DEFAULT_THEME[1], DEFAULT_THEME[2]),
+}
+
 # A job posting is hiring whatever its wording; the other kinds are read for what they say.
 SIGNAL_THEME_WORDS = {"job_posting": "hiring"}
 EVENT_LABELS = {"signal:news": "News", "signal:job_posting": "Job posting", "signal:web_page": "Web page",
@@ -65,6 +112,7 @@ class Event:
     evidence: str  # a sentence of the source that backs the hypothesis
     evidence_source: SourceRef
     label: str
+    kind: str = "signal"  # signal or usage
 
 
 def gather(*, session: Session, account: Account, playbook: Playbook, owners: set[str] | None) -> Brief:
@@ -91,22 +139,25 @@ def gather(*, session: Session, account: Account, playbook: Playbook, owners: se
                        f"{_trailing_amount(won_line)} USD.",
             [SourceRef(uri=uri, quote=f"Pipeline of {account.name}", kind="pipeline"),
              SourceRef(uri=uri, quote=open_line, kind="pipeline"), SourceRef(uri=uri, quote=won_line, kind="pipeline")])
-    people = _senior_contacts(session, account)
+    people = _people_we_know(session, account, owners)
     if people:
-        names = "; ".join(f"{c.name}, {c.title}" for c in people)
-        add("summary", f"{account.name}: {names}.", [field("name"), *[s for c in people for s in _contact_refs(c)]],
-            label="People we know")
+        names = "; ".join(f"{c.name}, {c.title}" for c, _ in people)
+        add("summary", f"{account.name}: {names}.",
+            [field("name"), *[s for c, _ in people for s in _contact_refs(c)]], label="People we know")
 
-    events = _events(session, account)
-    if events:
-        trigger = events[0]
+    elements = {e.key for e in playbook.elements}
+    for trigger, relevance in _triggers(session, account):
         add("trigger", trigger.statement, [trigger.source], label=trigger.label)
-        theme, elements, why = _theme(trigger.text_for_theme)
-        element = next((key for key in elements if key in {e.key for e in playbook.elements}),
-                       playbook.elements[0].key)
-        name = playbook.element(element).name
-        add("hypothesis", trigger.evidence, [trigger.evidence_source], label=f"Why now · {name}: {why}",
-            playbook_element=element)
+        theme_elements, why = ANGLES[relevance]
+        element = next((key for key in theme_elements if key in elements), playbook.elements[0].key)
+        label, sources = f"Why now · {playbook.element(element).name}: {why}", [trigger.evidence_source]
+        contact = _contact_for(relevance, people)
+        if contact is not None:  # named in the label, from the contact's own fields, which the item cites
+            label += f" · ask {contact.name}, {contact.title}"
+            sources = [*sources, *_contact_refs(contact)]
+        add("hypothesis", trigger.evidence, sources, label=label, playbook_element=element)
+    for risk in _open_tickets(session, account):
+        add("risks", risk.statement, [risk.source], label=risk.label)
     return Brief(use_case="research", subject=Subject(type="account", id=account.id), subject_name=account.name,
                  playbook=playbook.key, sections=SECTIONS, facts=facts)
 
@@ -118,15 +169,93 @@ def _contact_refs(contact: Contact) -> list[SourceRef]:
 SENIORITY = re.compile(r"\b(chief|vp|vice president|head|director|ciso|cfo|cio|cto|coo|ceo)\b", re.I)
 
 
-def _senior_contacts(session: Session, account: Account, limit: int = 3) -> list[Contact]:
+def _people_we_know(session: Session, account: Account, owners: set[str] | None,
+                    limit: int = 4) -> list[tuple[Contact, str | None]]:
+    """The account's contacts with a title, each with their role on an open deal (if any): the people on open deals
+    first (economic buyer, champion, ...), then the most senior, then by name."""
     contacts = session.scalars(select(Contact).where(Contact.account_id == account.id, Contact.title.is_not(None))
                                .order_by(Contact.name)).all()
+    on_deals = select(OpportunityContact.contact_id, OpportunityContact.role_in_deal).join(Opportunity).where(
+        Opportunity.account_id == account.id, Opportunity.stage.in_(OPEN_STAGES))
+    if owners is not None:  # a seller sees the roles on the deals they may see
+        on_deals = on_deals.where(Opportunity.owner_id.in_(owners))
+    roles: dict[str, str | None] = {}
+    for contact_id, role in session.execute(on_deals):
+        if roles.get(contact_id) is None:
+            roles[contact_id] = role or ""
+
+    def rank(c: Contact) -> tuple:
+        role = roles.get(c.id)
+        order = ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER)
+        return (role is None, order, not SENIORITY.search(c.title))
+
     # Filtered again here: the database has the title, but it may be masked for this person (access/fields.py).
-    return sorted((c for c in contacts if c.title), key=lambda c: not SENIORITY.search(c.title))[:limit]
+    return [(c, roles.get(c.id) or None) for c in sorted((c for c in contacts if c.title), key=rank)[:limit]]
+
+
+def _contact_for(relevance: str, people: list[tuple[Contact, str | None]]) -> Contact | None:
+    """Whom to ask about a trigger: the person whose role on a deal fits it, else the most senior we know."""
+    for role in CONTACT_FOR.get(relevance, ()):
+        found = next((c for c, r in people if r == role), None)
+        if found is not None:
+            return found
+    return next((c for c, _ in people if SENIORITY.search(c.title)), people[0][0] if people else None)
+
+
+def _relevance(event: Event) -> str:
+    text = event.text_for_theme
+    if event.label == EVENT_LABELS["signal:web_page"]:
+        return "situation"
+    if event.label == EVENT_LABELS["signal:job_posting"]:
+        return "hiring" if _RELEVANT_HIRING.search(text) else "situation"
+    theme, _, _ = _theme(text)
+    if theme == "buyer":
+        return "buyer"
+    if _DEAL.search(text):
+        return "deal"
+    if _EXPANSION.search(text):
+        return "expansion"
+    return theme
+
+
+def _triggers(session: Session, account: Account, limit: int = 3) -> list[tuple[Event, str]]:
+    """The events of the last TRIGGER_DAYS before the newest one, most relevant first, newest first within a rank;
+    one event per rank, so three hiring posts do not crowd out an acquisition."""
+    events = _events(session, account)
+    if not events:
+        return []
+    newest = _as_datetime(events[0].when)
+    recent = [(e, _relevance(e)) for e in events if (newest - _as_datetime(e.when)).days <= TRIGGER_DAYS]
+    ranked = sorted(recent, key=lambda pair: RELEVANCE.get(pair[1], len(RELEVANCE)))  # stable: newest first kept
+    chosen, seen = [], set()
+    for event, relevance in ranked:
+        if relevance not in seen:
+            seen.add(relevance)
+            chosen.append((event, relevance))
+    return chosen[:limit]
+
+
+def _as_datetime(when) -> dt.datetime:
+    return when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time())
+
+
+def _open_tickets(session: Session, account: Account) -> list[Event]:
+    """Open high and critical tickets, the most severe and then the newest first."""
+    tickets = session.scalars(select(Ticket).where(Ticket.account_id == account.id,
+                                                   Ticket.severity.in_(("high", "critical")),
+                                                   Ticket.status != "closed")).all()
+    out = []
+    for ticket in sorted(tickets, key=lambda t: (t.severity != "critical", -_as_datetime(t.opened_at).timestamp())):
+        source = resolve_source(session=session, uri=f"ticket:{ticket.id}")
+        heading, subject = source.text.splitlines()[:2]
+        ref = SourceRef(uri=source.uri, quote=f"{heading}\n{subject}", kind="ticket")
+        out.append(Event(ticket.opened_at, f"{heading}. {subject}.", ref, "", "", ref,
+                         f"{EVENT_LABELS['ticket']} · {ticket.severity}, {ticket.status}"))
+    return out
 
 
 def _events(session: Session, account: Account) -> list[Event]:
-    """Dated events at the account, newest first."""
+    """Dated events at the account (signals and usage changes), newest first. Tickets are risks, not triggers."""
     events: list[Event] = []
     for signal in session.scalars(select(Signal).where(Signal.account_id == account.id,
                                                        Signal.published_at.is_not(None))):
@@ -139,15 +268,6 @@ def _events(session: Session, account: Account) -> list[Event]:
                             f"{SIGNAL_THEME_WORDS.get(signal.kind, '')} {signal.title} {body}", evidence or first_line,
                             SourceRef(uri=source.uri, quote=evidence or first_line, kind="signal"),
                             EVENT_LABELS[f"signal:{signal.kind}"]))
-    for ticket in session.scalars(select(Ticket).where(Ticket.account_id == account.id,
-                                                       Ticket.severity.in_(("high", "critical")))):
-        source = resolve_source(session=session, uri=f"ticket:{ticket.id}")
-        heading, subject = source.text.splitlines()[:2]
-        quote = f"{heading}\n{subject}"
-        statement = f"{heading}. {subject}."
-        ref = SourceRef(uri=source.uri, quote=quote, kind="ticket")
-        events.append(Event(ticket.opened_at, statement, ref, f"incident {ticket.subject} {ticket.body or ''}",
-                            statement, ref, f"{EVENT_LABELS['ticket']} · {ticket.severity}"))
     events.extend(_usage_change(session, account))
     # Newest first; on the same instant prefer external signals, which say the most about the account.
     return sorted(events, key=lambda e: e.when if isinstance(e.when, dt.datetime)

@@ -7,7 +7,7 @@ ever gets output about records they may see.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -160,7 +160,7 @@ def run_agent(*, session: Session, use_case: str, subject: Subject, acting_user_
     brief = spec.gather(session=session, playbook=playbook, owners=owners,
                         **{key: records.get(key, extras.get(key)) for key in spec.reads})
     composer = composer or DeterministicComposer()
-    items, dropped = verify_items(session=session, items=composer.compose(brief))
+    items, dropped = verify_items(session=session, items=composer.compose(brief), record_names=_names_of(records))
     level = level_for(spec.use_case, policy=session_policy(session))
     return AgentRun(use_case=spec.use_case, subject=brief.subject, inputs=brief.inputs, autonomy_level=level,
                     placement=placement_for(level), items=items, dropped_unsupported=dropped,
@@ -197,15 +197,25 @@ def _records(*, session: Session, user: User | None, subject: Subject, transcrip
     return records
 
 
-def verify_items(*, session: Session, items: list[Item]) -> tuple[list[Item], int]:
+def _names_of(records: dict) -> tuple[str, ...]:
+    """The names of the record an agent's output is placed on (its account, its opportunity): an item may name
+    them though its quote does not repeat them."""
+    opportunity = records.get("opportunity")
+    accounts = [records.get("account"), opportunity.account if opportunity is not None else None]
+    return tuple(dict.fromkeys(record.name for record in (*accounts, opportunity) if record is not None))
+
+
+def verify_items(*, session: Session, items: list[Item], record_names: Sequence[str] = ()) -> tuple[list[Item], int]:
     """Keep the items the verifier supports; count the rest.
 
     Items that state facts (claims, recommendations, objections, ...) must pass the whole check. A question
     or a draft is the agent's own wording around facts ("Ask Dana Whitfield (CFO): who owns the budget?"), so
     for those only the facts are checked: every name, title, number and date in it must be in a cited quote.
+    `record_names` (the account's and opportunity's names) count as found: an item may say whose record it is.
     """
     # An item has the two fields a claim has (text, sources), so it is checked as it is: no copy per item.
-    verdicts = verify_claims(session=session, claims=items, facts_only=[i.kind not in CITED_KINDS for i in items])
+    verdicts = verify_claims(session=session, claims=items, facts_only=[i.kind not in CITED_KINDS for i in items],
+                             record_names=record_names)
     kept = []
     for item, verdict in zip(items, verdicts):
         if verdict.supported:

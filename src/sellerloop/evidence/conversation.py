@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sellerloop.evidence.classifier import shipped_model
+from sellerloop.evidence.deals import DealEvidence
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import utterance_line
 from sellerloop.records.models import Activity, Transcript, User, Utterance
@@ -116,24 +118,35 @@ def by_customer(u: Utterance, sellers: set[str]) -> bool:
 def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]:
     """Every utterance of the deal's transcripts and every sentence of its emails, meetings, calls and notes."""
     sellers = seller_names(session)
-    statements: list[Statement] = []
     rows = session.execute(select(Utterance, Transcript.occurred_at).join(Transcript)
                            .where(Transcript.opportunity_id == opportunity_id)
                            .order_by(Transcript.occurred_at, Transcript.id, Utterance.seq)).all()
-    for u, when in rows:
-        line = utterance_line(u)
-        quote = line.split("] ", 1)[1]  # "Speaker: text", verbatim in the source's line
-        statements.append(Statement(transcript_span_uri(u), u.speaker, u.text, quote, when,
-                                    by_customer(u, sellers), "transcript"))
-    for a in session.scalars(select(Activity).where(Activity.opportunity_id == opportunity_id)
-                             .order_by(Activity.occurred_at, Activity.id)):
-        author = next((p.get("name") for p in a.participants or [] if p.get("role") == "from"), None)
-        inbound = a.direction == "inbound" or (author is not None and author not in sellers)
-        for sentence in sentences(a.body or ""):
-            if len(sentence) > 12:
-                statements.append(Statement(f"activity:{a.id}", author or "", sentence, sentence, a.occurred_at,
-                                            inbound, "activity"))
-    return statements
+    activities = session.scalars(select(Activity).where(Activity.opportunity_id == opportunity_id)
+                                 .order_by(Activity.occurred_at, Activity.id))
+    return [*(utterance_statement(u, when, sellers) for u, when in rows),
+            *(s for a in activities for s in activity_statements(a, sellers))]
+
+
+def deal_evidence_statements(deal: DealEvidence, *, worth: Callable[[str], bool] = bool) -> list[Statement]:
+    """The same statements as `deal_statements`, from a deal already loaded (no query): the transcripts' utterances
+    when they were loaded, then the activities' sentences. Only texts `worth` reading are split: a whole-book run
+    looking for a few phrases skips most messages with one search instead of splitting them into sentences."""
+    return [*(utterance_statement(u, t.occurred_at, deal.user_names)
+              for t in deal.transcripts for u in deal.utterances.get(t.id, []) if worth(u.text)),
+            *(s for a in deal.activities if worth(a.body or "") for s in activity_statements(a, deal.user_names))]
+
+
+def utterance_statement(u: Utterance, when: dt.datetime | None, sellers: Set[str]) -> Statement:
+    quote = utterance_line(u).split("] ", 1)[1]  # "Speaker: text", verbatim in the source's line
+    return Statement(transcript_span_uri(u), u.speaker, u.text, quote, when, by_customer(u, sellers), "transcript")
+
+
+def activity_statements(a: Activity, sellers: Set[str]) -> list[Statement]:
+    """Each sentence of a message's body long enough to say something, by its author."""
+    author = next((p.get("name") for p in a.participants or [] if p.get("role") == "from"), None)
+    inbound = a.direction == "inbound" or (author is not None and author not in sellers)
+    return [Statement(f"activity:{a.id}", author or "", sentence, sentence, a.occurred_at, inbound, "activity")
+            for sentence in sentences(a.body or "") if len(sentence) > 12]
 
 
 def transcript_span_uri(u: Utterance) -> str:

@@ -15,9 +15,14 @@ coaching that misses one such question.
 - `acknowledges`: the listener acknowledging or empathising ("I understand", "Sorry to hear that");
 - `talk_ratio`, `longest_monologue`: share of the talking (time, else words) per side, and the longest run of
   consecutive turns by one speaker;
-- `objection_handling`: after a customer objection, what the seller did within the next turns (proof, a
-  concession, a question about it, another answer; or only an acknowledgement, a deferral, nothing);
-- `next_steps`: dated or concrete commitments to a next step near the end of the call.
+- `objection_handling`: after a customer objection (or a competitor the customer names), what the seller did
+  within the next turns (proof, a concession, a question about it, another answer; or only an acknowledgement,
+  a deferral, nothing); a reply counts only when it is about the objection (`addresses`), a question that is
+  not puts it off, and a concession is `traded` when something is asked back;
+- `next_steps`: dated or concrete commitments to a next step near the end of the call, and agreed terms
+  (evidence/commitments.py) anywhere in it; a close date moving later (`slips`) is no step;
+- `unresolved_who`: the seller asked who signs or decides and the answer named nobody;
+- `is_sales_call`: whether the conversation is about buying something at all.
 
 `call_turns` reads a stored transcript into turns with sides; the rest never touches the store.
 """
@@ -30,7 +35,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sellerloop.evidence.conversation import objection_category, sentences, transcript_span_uri
+from sellerloop.evidence.commitments import AGREED, find_commitments
+from sellerloop.evidence.conversation import Statement, objection_category, sentences, transcript_span_uri
 from sellerloop.evidence.words import content_words  # the verifier's words, so both sides agree
 from sellerloop.records.models import Opportunity, Transcript, User, Utterance
 
@@ -477,7 +483,8 @@ _CONCEDE = re.compile(
     r"reduce (?:the )?(?:price|cost|scope)|cheaper option|smaller (?:scope|package|start|team)|"
     r"start (?:smaller|small|with (?:the|a) (?:core|smaller|pilot))|pilot|free (?:trial|month|months|"
     r"onboarding)|at no (?:extra )?(?:cost|charge)|waive|we can (?:offer|include|extend|adjust|split|"
-    r"throw in|match)|flexib(?:le|ility)|meet you (?:halfway|in the middle)|tie the scope)\b", _I)
+    r"throw in|match)|flexib(?:le|ility)|meet you (?:halfway|in the middle)|tie the scope|"
+    r"concede|you can (?:have|take|keep)|i can (?:give you|spare|let you have))\b", _I)
 _EVIDENCE = re.compile(
     r"\b(?:customers?|clients?|reference|case stud(?:y|ies)|certified|certification|soc ?2|iso ?27001|gdpr|"
     r"encrypt(?:ed|ion)|comparison|benchmark|proof|proven|track record|references|testimonial|"
@@ -499,9 +506,40 @@ _REFERS_BACK = re.compile(
     r"it)\b(?!\s+(?:\w+ing|year|quarter|month|week|project|process)\b)|\bthat\s*\?|\bwhy (?:is|was) that\b|"
     r"\bhow so\b|\b(?:that|this|the|your) (?:concern|worry|issue|hesitation|reservation|objection)s?\b|"
     r"\bwhat would it take\b|\b(?:say|tell me|share) (?:a (?:bit|little) )?more\b|\bwhere does (?:that|"
-    r"this) come from\b", _I)
+    r"this) come from\b|\b(?:concede|agree|go along) (?:to|with) (?:that|this|it)\b", _I)
 HANDLING_ORDER = ("evidence", "concession", "question", "answer", "deferred", "acknowledged", "ignored")
 HANDLED = frozenset({"evidence", "concession", "question", "answer"})
+
+# What a reply talks about when it is about an objection of each category: the words sellers answer them with.
+# A reply with proof about something else ("We're SOC 2 certified" to a price objection) has not answered it.
+_ON_TOPIC = {category: re.compile(rf"\b(?:{words})\b", _I) for category, words in {
+    "price": r"prices?|pricing|costs?|budget\w*|pay\w*|phased|phases?|discount\w*|roi|return on investment|"
+             r"business case|cheap\w*|afford\w*|spend\w*|invest\w*|quotes?|financ\w*|fees?|first year|"
+             r"per (?:seat|user|month|year)",
+    "timing": r"timeline|timing|rollout|roll-out|plan\w*|schedul\w*|phased|phases?|hours? a week|capacity|load|"
+              r"busy|quarters?|months?|weeks?|start\w*|dates?|onboarding|heavy lifting|later|when|priorit\w*",
+    "security": r"secur\w*|soc ?2|iso ?27001|certif\w*|encrypt\w*|data|reviews?|questionnaires?|complian\w*|gdpr|"
+                r"ciso|privacy|regions?|audit\w*|pen(?:etration)? tests?",
+    "competitor": r"compar\w*|versus|vs|win against|switch\w*|differen\w*|unlike|other vendors?|alternatives?|"
+                  r"instead of|current (?:tool|setup|process|vendor|system)",
+    "integration": r"integrat\w*|connectors?|api|configur\w*|set ?up|technical|architect\w*|implementation|"
+                   r"services team|live in|effort|it team|migrat\w*",
+    "authority": r"decision|decide\w*|approv\w*|sign\w*|board|committee|budget holder|introduc\w*|"
+                 r"bring (?:them|him|her) in|meet\w*|business case|present\w*",
+    "trust": r"references?|customers?|case stud\w*|proof|track record|guarantee\w*|pilot|trial|risks?|refund\w*|"
+             r"testimonials?|reviews?|certif\w*",
+    "need": r"value|needs?|problems?|pain|use case|roi|benefits?|outcomes?|results?|sav(?:e|es|ing|ings)",
+}.items()}
+# Other names for the same categories (a learned objection model may use them).
+_TOPIC_ALIASES = {"budget": "price", "status_quo": "competitor", "status quo": "competitor",
+                  "skepticism": "trust", "value": "need"}
+# A concession traded for something back: "if you sign this quarter", "in exchange for a two-year term".
+_TRADE = re.compile(
+    r"\b(?:if (?:you|your|we can get)|in exchange|in return|provided (?:that )?you|as long as you|"
+    r"when you sign|against a|for a (?:longer|multi-year|two-year|three-year|\d+-year|\d+ year|bigger|larger) "
+    r"(?:term|contract|commitment|order|deal)|(?:with|for) a (?:case study|reference|logo|testimonial)|"
+    r"(?:would|could|can|will) you (?:be able to |like to |be willing to )?(?:sign|commit|agree|move|introduce|give|"
+    r"do|finali[sz]e|close|accept)|in return for)\b", _I)
 
 
 @dataclass(frozen=True)
@@ -513,34 +551,58 @@ class Handling:
     how: str  # one of HANDLING_ORDER: the strongest move in the reply
     moves: tuple[str, ...]  # every move found in the reply
     reply: Turn | None  # the seller's reply, when there was one in time
+    traded: bool = False  # a concession with something asked back ("if you sign this quarter")
 
     @property
     def handled(self) -> bool:
         return self.how in HANDLED
 
 
-def reply_moves(text: str, objection_text: str = "") -> tuple[str, ...]:
-    """The moves in a seller's reply to an objection, strongest first (HANDLING_ORDER)."""
+def addresses(reply: str, objection: str, category: str | None = None) -> bool:
+    """Is the reply about the objection: it takes up its words ("integration", "Zentrix"), points back at it
+    ("What's behind that?"), or talks about what objections of its category are about (a price objection met
+    with the payment plan, a security one with the certification)? With no objection to compare, any reply is."""
+    if not objection:
+        return True
+    if _shares_topic(reply, objection) or any(_REFERS_BACK.search(s) for s in sentences(reply)):
+        return True
+    topic = _ON_TOPIC.get(_TOPIC_ALIASES.get(category or "", category or ""))
+    return bool(topic and topic.search(reply))
+
+
+def trades(reply: str) -> bool:
+    """Does the seller ask for something back for what they give ("if you sign this quarter")?"""
+    return bool(_TRADE.search(reply))
+
+
+def reply_moves(text: str, objection_text: str = "", category: str | None = None) -> tuple[str, ...]:
+    """The moves in a seller's reply to an objection, strongest first (HANDLING_ORDER). Proof, a concession or an
+    answer count only when the reply is about the objection (see addresses); a reply that is not, and asks
+    something, changes the subject: the objection is put off ("deferred")."""
     parts = sentences(text)
+    on_point = addresses(text, objection_text, category)
     moves: set[str] = set()
     if any(acknowledges(s) or _REPLY_ACK.match(s) for s in parts):
         moves.add("acknowledged")
-    if _EVIDENCE.search(text):
+    if _EVIDENCE.search(text) and on_point:
         moves.add("evidence")
-    if _CONCEDE.search(text):
+    if _CONCEDE.search(text) and on_point:
         moves.add("concession")
     # A question answers an objection when it is about it: it refers back ("What's behind that?"), takes up
     # its words, or follows an acknowledgement. The seller's next prepared question is moving on.
-    about_it = any(is_question(s) and (_REFERS_BACK.search(s) or _shares_topic(s, objection_text))
-                   for s in parts)
-    if about_it or ("acknowledged" in moves and any(is_question(s) for s in parts)):
+    asks = [s for s in parts if is_question(s)]
+    about_it = any(_REFERS_BACK.search(s) or _shares_topic(s, objection_text) for s in asks)
+    if about_it or ("acknowledged" in moves and asks and on_point):
         moves.add("question")
-    if _DEFER.search(text):
-        moves.add("deferred")
-    # A substantive reply: an offer to act, or words taken up from the objection ("integration", "security").
-    # Without either, a long reply is the seller carrying on with their own topic.
-    if _ACTION_OFFER.search(text) or _shares_topic(text, objection_text):
+    # A substantive reply: an offer to act on the concern, or words taken up from the objection ("integration",
+    # "security"). Without either, a long reply is the seller carrying on with their own topic.
+    if (_ACTION_OFFER.search(text) and on_point) or _shares_topic(text, objection_text):
         moves.add("answer")
+    # A question that is not about the objection, with nothing else said about it, changes the subject: "Who
+    # owns the budget?" after "Zentrix came in cheaper" is the seller's next prepared question.
+    if _DEFER.search(text) or (asks and "question" not in moves
+                               and not moves & {"evidence", "concession", "answer"}):
+        moves.add("deferred")
     if "deferred" in moves:
         # "Let's keep going and come back to that" offers to act, but what it does is put the concern off;
         # only proof, a concession or a question outweighs a deferral.
@@ -549,14 +611,36 @@ def reply_moves(text: str, objection_text: str = "") -> tuple[str, ...]:
 
 
 def _shares_topic(reply: str, objection: str) -> bool:
+    """Two content words in common, or one name ("Zentrix", "Workday": capitalised inside a sentence)."""
     if not objection:
         return False
     common = set(content_words(reply)) & set(content_words(objection))
-    return len(common - _FILLER_WORDS) >= 2
+    names = {word for name in _NAME.findall(objection) for word in content_words(name)}
+    return len(common - _FILLER_WORDS) >= 2 or bool(common & names)
 
 
+_NAME = re.compile(r"(?<=[\w,;:] )[A-Z][\w&-]+")
 _FILLER_WORDS = frozenset({"think", "know", "really", "get", "got", "go", "going", "make", "want", "say",
-                           "see", "like", "thing", "lot", "well", "right", "good", "sure", "team"})
+                           "see", "like", "thing", "lot", "well", "right", "good", "sure", "team",
+                           # courtesy, not a topic: "I understand, thank you for taking the time to help"
+                           "understand", "help", "thank", "thanks", "time", "take", "appreciate"})
+
+# Naming another vendor or today's tool is an objection to handle, asked for or not: "We're also talking to
+# Corvane", "Zentrix came in cheaper", "we use Excel for this today", "other vendors".
+_NOT_NAMES = r"(?!(?:The|This|That|It|We|Our|I|You|Your|They|Their|He|She|Some|Someone|Everyone|There)\b)"
+_COMPETITOR = re.compile(
+    r"(?i:\b(?:also|currently|already|now|still|been)?\s*(?:looking at|talking to|talking with|speaking (?:to|with)|"
+    r"evaluating|considering|using|use|uses|had a demo from|got a (?:quote|proposal|demo) from|"
+    r"in talks with|trialling|trialing|piloting|happy with))\s+" + _NOT_NAMES + r"(?P<name>[A-Z][\w&.-]+)"
+    r"|(?:^|[,;]\s*|\b(?i:and|but|so)\s+)" + _NOT_NAMES + r"(?P<subject>[A-Z][\w&.-]+)\s+(?i:offered|quoted|"
+    r"came in|is (?:cheaper|on the list|faster|better)|was cheaper|already has|has a connector|does (?:this|that))\b"
+    r"|(?i:\b(?:other|another|a different|competing) (?:vendors?|providers?|suppliers?|tools?|solutions?|"
+    r"options?|offers?)\b|\bcompetitors?\b|\bin the running\b)")
+
+
+def mentions_competitor(sentence: str) -> bool:
+    """Does the customer name another vendor, or the tool they use today? Questions ask; they mention nothing."""
+    return not sentence.rstrip().endswith("?") and _COMPETITOR.search(sentence) is not None
 
 
 # When the customer answers the seller's question, naming a topic is not pushing back: "Technical evaluation
@@ -581,16 +665,20 @@ def objection_handling(turns: Sequence[Turn], *, window: int = 3) -> list[Handli
         before = turns[index - 1] if index > 0 else None
         answering = before is not None and before.side == SELLER and bool(questions_in(before.text))
         asked = before.text if before is not None and before.side == SELLER else ""
-        category = next((c for c in (objection_category(s, before=asked) for s in sentences(turn.text)
+        said = sentences(turn.text)
+        category = next((c for c in (objection_category(s, before=asked) for s in said
                                      if not answering or _PUSHBACK.search(s)) if c), None)
+        if category is None and any(mentions_competitor(s) for s in said):
+            category = "competitor"
         if category is None:
             continue
         reply = next((t for t in turns[index + 1:index + 1 + window] if t.side == SELLER), None)
         if reply is None:
             found.append(Handling(turn, category, "ignored", (), None))
             continue
-        moves = reply_moves(reply.text, turn.text)
-        found.append(Handling(turn, category, moves[0] if moves else "ignored", moves, reply))
+        moves = reply_moves(reply.text, turn.text, category)
+        found.append(Handling(turn, category, moves[0] if moves else "ignored", moves, reply,
+                              "concession" in moves and trades(reply.text)))
     return found
 
 
@@ -622,29 +710,161 @@ _NOT_A_STEP = re.compile(r"\b(?:we'll see|i'll think|we'll think|let me think|le
                          _I)
 
 
+# The customer moving the signature or the close: a risk to the deal, not a step forward, however dated ("we'll
+# need to push signature to Q3", "procurement can't sign before August 2", "we're looking at June for signature").
+_CLOSING = (r"(?:sign\w*|signature|clos(?:e|ing)|decision|decide|contract|go-live|go live|golive|launch|kick-?off|"
+            r"purchase|deal|approv\w*|budget|commit\w*|start)")
+_SLIP = re.compile(
+    rf"\b(?:push|pushing|pushed|move|moving|moved|slip|slipping|slipped|delay|delaying|delayed|postpon\w*|bump|"
+    rf"bumped|shift|shifted|defer|deferred|hold off|pause|paused)\b[^.!?]{{0,40}}\b{_CLOSING}\b|"
+    rf"\b{_CLOSING}\b[^.!?]{{0,40}}\b(?:push\w*|moved?|moving|slip\w*|delay\w*|postpon\w*|on hold|back to|"
+    rf"pushed back|later than planned)\b|"
+    rf"\b(?:can['’]?t|cannot|can not|won['’]?t|will not|not (?:be able to|going to))\s+(?:\w+\s+){{0,2}}?"
+    rf"{_CLOSING}\b[^.!?]{{0,30}}\b(?:before|until|till|this (?:quarter|month|year)|in time)\b|"
+    rf"\blooking at\b[^.!?]{{0,40}}\bfor (?:signature|signing|the close|a decision)\b|"
+    rf"\b(?:new|next) (?:fiscal|financial|budget) year\b|\bhave to (?:close|sign|wait) (?:then|until|till)\b",
+    _I)
+
+
+def slips(text: str) -> list[str]:
+    """The sentences of a turn that move the close or the signature later."""
+    return [sentence for sentence in sentences(text) if _SLIP.search(sentence) and not is_question(sentence)]
+
+
 @dataclass(frozen=True)
 class NextStep:
     turn: Turn
     sentence: str
     dated: bool  # names a day or time ("by Tuesday, March 21", "tomorrow at 10")
+    agreed: Turn | None = None  # agreed terms: the other side's turn that accepted them ("Deal") or asked for them
 
 
 def next_steps(turns: Sequence[Turn], *, tail: float = 0.35, min_tail_turns: int = 6) -> list[NextStep]:
     """Commitments to a next step in the last part of the call (its last `tail` share of turns, at least
     `min_tail_turns`): that is where a call's outcome is agreed; a promise in minute two is usually part of
-    the discussion. A step is secured when it names a day or time, or books a meeting."""
+    the discussion. A step is secured when it names a day or time, or books a meeting. Terms the other side
+    accepted anywhere in the call (an offer met with "deal", an accepted Submit-Deal, a yes to an ask) close it. A date
+    the close moves to is no step (see slips), nor is the seller taking that new date on ("Let's plan for
+    August 2 then")."""
     start = max(0, min(len(turns) - min_tail_turns, int(len(turns) * (1 - tail))))
+    tail_turns = turns[start:]
+    found = [NextStep(tail_turns[index], sentence, kind == "dated")
+             for index, sentence, kind in step_sentences([t.text for t in tail_turns])]
+    return found + _agreed_terms(turns)
+
+
+def step_sentences(texts: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(which text, the sentence, its step_kind) for each step in consecutive turns' texts; a dated sentence
+    right after a turn that moves the close takes the new date on, so it is part of the slip, not a step."""
     found = []
-    for turn in turns[start:]:
-        for sentence in sentences(turn.text):
-            if is_question(sentence) and not _MEETING.search(sentence):
-                continue
-            if _NOT_A_STEP.search(sentence) or not _STEP.search(sentence):
-                continue
-            dated = bool(_WHEN.search(sentence))
-            if dated or _MEETING.search(sentence):
-                found.append(NextStep(turn, sentence, dated))
+    slipped = False
+    for index, text in enumerate(texts):
+        after_slip, slipped = slipped, bool(slips(text))
+        for sentence in sentences(text):
+            kind = step_kind(sentence)
+            if kind is not None and not (after_slip and _WHEN.search(sentence)):
+                found.append((index, sentence, kind))
     return found
+
+
+def step_kind(sentence: str) -> str | None:
+    """"dated" for a commitment to a step that names a day or time ("I'll send the proposal by Friday"),
+    "meeting" for one that books a meeting without a date, None for anything else (a slip of the close date
+    among it)."""
+    if _SLIP.search(sentence) or (is_question(sentence) and not _MEETING.search(sentence)):
+        return None
+    if _NOT_A_STEP.search(sentence) or not _STEP.search(sentence):
+        return None
+    if _WHEN.search(sentence):
+        return "dated"
+    return "meeting" if _MEETING.search(sentence) else None
+
+
+def _agreed_terms(turns: Sequence[Turn]) -> list[NextStep]:
+    """Agreed terms anywhere in the call: a deal struck in the middle of a chat that then winds down with
+    thanks is still the call's outcome. A customer's own pledge of an amount ("I'll do $20") is one too."""
+    statements = [Statement(t.uri or f"call#{t.seq}", t.speaker, t.text, t.quote, None, t.side == CUSTOMER,
+                            "transcript") for t in turns]
+    by_statement = {id(statement): turn for statement, turn in zip(statements, turns)}
+    return [NextStep(by_statement[id(c.statement)], c.sentence, c.when is not None,
+                     by_statement.get(id(c.accepted_by), by_statement[id(c.statement)]))
+            for c in find_commitments(statements)
+            if c.settles_terms and (c.kind == AGREED or c.by_customer) and not _SLIP.search(c.sentence)]
+
+
+# ------------------------------------------------------------------------------------- who decides, by name
+
+# The seller asking who signs, approves, owns the budget or decides.
+_WHO_ASK = re.compile(
+    r"\bwho\b[^?]{0,60}?\b(?:sign\w*|signature|approv\w*|decid\w*|decision|budget|final (?:yes|say|call|word)|"
+    r"buyer|authority)\b|\bwhose (?:decision|call|budget|sign-?off)\b", _I)
+# Words with a capital that are no person's name.
+_NOT_A_NAME = frozenset("""
+    i i'm i'd i'll it it's that that's this these those we we're our the a an they their them he she you your my
+    me mine there here probably either neither final good honestly well so yes no not anything finance procurement
+    legal budget board leadership question hmm okay ok sure right great thanks mostly usually typically actually
+    oh whoever someone somebody everyone nobody and but or if when then also just still maybe perhaps really
+    ultimately technically basically frankly anyway monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december q1 q2 q3 q4 it
+    let let's what who how why where which good great
+""".split())
+_PERSON = re.compile(r"\b[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?\b")
+_SELF = re.compile(r"\b(?:i do|i sign|i am|i'm|me|myself|that's me|that would be me|it's me)\b", _I)
+
+
+def names_someone(text: str) -> bool:
+    """Does the answer name a person ("That would be Maria Lopez", "Priya signs"), or the speaker ("I do")?
+    A role alone ("our CFO", "the board") names nobody: the seller still has to find out who."""
+    return bool(_SELF.search(text)) or any(m[0].casefold() not in _NOT_A_NAME for m in _PERSON.finditer(text))
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """The seller asked who decides and the customer's answer named nobody."""
+
+    question: Turn
+    sentence: str  # the question, verbatim
+    answer: Turn | None  # the customer's next turn, if any
+
+
+def unresolved_who(turns: Sequence[Turn], *, window: int = 2) -> list[Unresolved]:
+    """Each seller question about who signs or decides that the customer's next turns (within `window`) answer
+    without a name."""
+    found = []
+    for index, turn in enumerate(turns):
+        if turn.side != SELLER:
+            continue
+        asked = next((q for q in questions_in(turn.text) if _WHO_ASK.search(q)), None)
+        if asked is None:
+            continue
+        answers = [t for t in turns[index + 1:index + 1 + window] if t.side == CUSTOMER]
+        if not any(names_someone(t.text) for t in answers):
+            found.append(Unresolved(turn, asked, answers[0] if answers else None))
+    return found
+
+
+def asks_who_decides(sentence: str) -> bool:
+    return bool(_WHO_ASK.search(sentence))
+
+
+# ------------------------------------------------------------------------------------------- a sales call?
+
+# What a conversation about buying something talks about. A campsite negotiation or a chat about donating to a
+# charity has none of it, and the playbook's questions (who signs, what budget) make no sense there.
+_PURCHASE = re.compile(
+    r"\b(?:pric(?:e|es|ing)|quotes?|budget|contract|licen[cs]es?|seats|subscriptions?|renewal|procurement|vendors?|"
+    r"proposal|demo|pilot|trial|implementation|onboarding|rollout|roll-out|purchase|invoices?|discount|roi|"
+    r"business case|platform|software|integration|sla|pay(?:ment)?s? (?:terms|plan)|per (?:seat|user)|"
+    r"go-live|go(?:es)? live|sign(?:ed|ing)? (?:off|the (?:contract|order|agreement))|order form|statement of work|"
+    r"rfp|sandbox|solutions? engineer|security review|questionnaire|soc ?2|technical (?:session|evaluation)|"
+    r"close date|payback|pays for itself|investment|signs? off|sign-off|reference customers?|requirements)\b", _I)
+MIN_PURCHASE_WORDS = 2  # two different words: one "budget" or one "demo" in passing is no sales call
+
+
+def is_sales_call(turns: Sequence[Turn]) -> bool:
+    """Is the conversation about a purchase: at least MIN_PURCHASE_WORDS different words of buying and selling?"""
+    seen = {m[0].casefold() for t in turns for m in _PURCHASE.finditer(t.text)}
+    return len(seen) >= MIN_PURCHASE_WORDS
 
 
 # ------------------------------------------------------------------------------------------------ the call

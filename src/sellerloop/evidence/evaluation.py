@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sellerloop.errors import BadInput
 from sellerloop.evidence.classifier import Model, fit
-from sellerloop.evidence.commitments import find_commitments
+from sellerloop.evidence.commitments import AGREED, find_commitments
 from sellerloop.evidence.conversation import (
     OBJECTION_CATEGORIES,
     Statement,
@@ -61,7 +61,8 @@ class Turn:
     text: str  # the turn's sentences, joined by a space
     sentences: tuple[str, ...]
     labels: frozenset[str]
-    before: str = ""  # what the other side said just before (the seller's, the persuader's turn)
+    before: str = ""  # the other side's words just before the turn (what it answers), when the corpus has them
+    after: str = ""  # and just after it (how it was met)
 
 
 @dataclass(frozen=True)
@@ -106,18 +107,19 @@ class Score:
 def persuasion_customer_turns(path: Path) -> list[Turn]:
     """The persuadee's turns of PersuasionForGood, in file order, with the acts annotated on their sentences."""
     turns: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
-    asked: dict[tuple[str, str], list[str]] = {}  # the persuader's sentences of the same turn, said first
+    persuader: dict[tuple[str, int], list[str]] = {}  # the persuader's words of each turn, for context
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             if row["B4"] != "1":
-                if (row["B2"], row["Turn"]) not in turns:  # a few persuaders speak again after the persuadee
-                    asked.setdefault((row["B2"], row["Turn"]), []).append(row["Unit"].strip())
+                persuader.setdefault((row["B2"], int(row["Turn"])), []).append(row["Unit"].strip())
                 continue
             said, labels = turns.setdefault((row["B2"], row["Turn"]), ([], set()))
             said.append(row["Unit"].strip())
             labels.update(label for label in (row["ee_label_1"], row["ee_label_2"]) if label)
-    return [Turn(key[0], " ".join(said), tuple(said), frozenset(labels), " ".join(asked.get(key, ())))
-            for key, (said, labels) in turns.items()]
+    return [Turn(dialogue, " ".join(said), tuple(said), frozenset(labels),
+                 " ".join(persuader.get((dialogue, int(turn)), ())),
+                 " ".join(persuader.get((dialogue, int(turn) + 1), ())))
+            for (dialogue, turn), (said, labels) in turns.items()]
 
 
 def sales_turns(path: Path) -> list[Turn]:
@@ -157,9 +159,67 @@ def casino_turns(path: Path) -> list[Turn]:
 
 
 def _commits(turn: Turn) -> bool:
-    statements = [Statement(uri="", speaker="customer", text=s, quote=s, when=None, by_customer=True,
-                            kind="transcript") for s in turn.sentences]
-    return bool(find_commitments(statements))
+    """Does the customer commit in this turn: a promise, or terms agreed (a yes to the persuader's ask just
+    before, or an offer the persuader accepts just after)? Offers nobody accepted do not count."""
+    def said(speaker: str, text: str) -> Statement:
+        return Statement(uri=f"chat:{turn.dialogue}", speaker=speaker, text=text, quote=text, when=None,
+                         by_customer=speaker == "customer", kind="transcript")
+
+    statements = [said("customer", turn.text)]
+    if turn.before:
+        statements.insert(0, said("persuader", turn.before))
+    if turn.after:
+        statements.append(said("persuader", turn.after))
+    return any(c.statement.by_customer for c in find_commitments(statements))
+
+
+# CaSiNo chats end in agreed terms: a "Submit-Deal" (an offer, its terms from the submitter's side) met by an
+# "Accept-Deal" or a "Reject-Deal" from the other side. Two commitment rows read them (`casino_agreement_scores`):
+# each submitted deal, agreed when it was accepted (the words the transcript importer keeps); and each dialogue's
+# chat without the deal buttons, which should hold an agreed term when the deal was accepted.
+AGREEMENT_ROWS = ("commitment: CaSiNo submitted deals", "commitment: CaSiNo chat agreement")
+_DEAL_ACTS = frozenset({"Submit-Deal", "Accept-Deal", "Reject-Deal", "Walk-Away"})
+
+
+def casino_agreement_scores(path: Path, *, wanted: set[str] | None = None) -> list[Score]:
+    """The two AGREEMENT_ROWS over every dialogue of the CaSiNo file."""
+    submitted = [0, 0, 0, 0]  # units, positives, true positives, predicted
+    chats = [0, 0, 0, 0]
+    for dialogue in json.loads(path.read_text(encoding="utf-8")):
+        logs = dialogue.get("chat_logs") or []
+        uri = f"casino:{dialogue['dialogue_id']}"
+        said = [Statement(uri=f"{uri}#{n}", speaker=log["id"], text=_deal_text(log), quote=log["text"], when=None,
+                          by_customer=log["id"] == "mturk_agent_2", kind="transcript") for n, log in enumerate(logs)]
+        agreed = {c.statement.uri for c in find_commitments(said, offers=True) if c.kind == AGREED}
+        for n, log in enumerate(logs):
+            if log["text"] == "Submit-Deal":
+                accepted = n + 1 < len(logs) and logs[n + 1]["text"] == "Accept-Deal"
+                _count(submitted, truth=accepted, fired=said[n].uri in agreed)
+        chat = [s for s, log in zip(said, logs) if log["text"] not in _DEAL_ACTS]
+        chat_agreed = any(c.kind == AGREED for c in find_commitments(chat, offers=True))
+        _count(chats, truth=any(log["text"] == "Accept-Deal" for log in logs), fired=chat_agreed)
+    rows = zip(AGREEMENT_ROWS, (submitted, chats), (
+        "unit: a Submit-Deal; agreed when the other side's Accept-Deal follows",
+        "unit: a dialogue's chat without the deal buttons; agreed when the deal was accepted"))
+    return [Score(name, "casino", note, units, positives, true_positives, predicted)
+            for name, (units, positives, true_positives, predicted), note in rows
+            if wanted is None or name in wanted]
+
+
+def _deal_text(log: dict) -> str:
+    """A chat log as the transcript importer words it: a Submit-Deal carries its terms."""
+    task = log.get("task_data") or {}
+    if log["text"] == "Submit-Deal" and isinstance(task.get("issue2youget"), dict):
+        terms = lambda items: ", ".join(f"{item} {count}" for item, count in items.items())  # noqa: E731
+        return f"Submit-Deal (I get: {terms(task['issue2youget'])}; you get: {terms(task['issue2theyget'])})"
+    return log["text"]
+
+
+def _count(tally: list[int], *, truth: bool, fired: bool) -> None:
+    tally[0] += 1
+    tally[1] += truth
+    tally[2] += truth and fired
+    tally[3] += fired
 
 
 def _phrases(turn: Turn) -> bool:
@@ -185,7 +245,8 @@ DETECTORS: tuple[Detector, ...] = (
              lambda t: bool(NEGATION.search(t.text)), _NEGATION),
     Detector("question", "persuasion", QUESTION_LABELS, lambda t: any(is_question(s) for s in t.sentences),
              "the rules the agents use"),
-    Detector("commitment", "persuasion", COMMITMENT_LABELS, _commits, "the rules the agents use"),
+    Detector("commitment", "persuasion", COMMITMENT_LABELS, _commits,
+             "the rules the agents use: a promise or agreed terms, read with the persuader's turns around it"),
     Detector("need", "casino", NEED_LABELS, lambda t: bool(need_statements(t.text)), "the rules the agents use"),
 )
 # The category of a sales-line objection, named three ways, each scored as accuracy on the labelled objections
@@ -288,6 +349,8 @@ def evaluate(*, data: Path, folds: int = 5, only: Iterable[str] | None = None) -
         objecting = [(i, t) for i, t in enumerate(corpora["sales lines"], start=offset["sales lines"]) if t.labels]
         right = sum(said(i, t) in t.labels for i, t in objecting)
         scores.append(Score(name, "sales lines", note, len(objecting), len(objecting), right, len(objecting)))
+    if wanted is None or wanted & set(AGREEMENT_ROWS):
+        scores += casino_agreement_scores(data / CASINO_FILE, wanted=wanted)
     return scores
 
 

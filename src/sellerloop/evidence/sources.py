@@ -302,6 +302,15 @@ def _people(participants: list[dict], role: str) -> str:
                      for p in participants or [] if p.get("role") == role)
 
 
+def activity_heading(*, session: Session, activity: Activity) -> tuple[str, list[SourceRef]]:
+    """An activity said in a line: the resolver's first line ("Email on 2017-12-01 10:00") and its subject line,
+    each quoted on its own (the From and To lines sit between them), and a statement made of the two."""
+    uri = f"activity:{activity.id}"
+    lines = resolve_source(session=session, uri=uri).text.split("\n\n", 1)[0].splitlines()
+    quoted = [lines[0], *(line for line in lines if line.startswith("Subject: "))][:2]
+    return ". ".join(quoted), [SourceRef(uri=uri, quote=line, kind="activity") for line in quoted]
+
+
 def _activity(session: Session, uri: str, rest: str) -> ResolvedSource:
     a = _get(session, Activity, rest, uri)
     header = [f"{a.kind.capitalize()} on {format_value(a.occurred_at)}"]

@@ -270,6 +270,9 @@ def _open_deal(seed: int, book: _Book, opp: dict, account_contacts: dict, out: _
     if rng.random() < PUSH_SHARE:
         deal.pushed_to = tx.next_workday(close + dt.timedelta(days=rng.randint(14, 75)))
         deal.push_reason_index = rng.randrange(len(tx.PUSH_REASONS))
+        if opp["stage"] == "Prospecting" and deal.push_reason_index == tx.LEGAL_PUSH:
+            # No contract is with legal this early: the budget year is the reason (no draw, the stream stays).
+            deal.push_reason_index = tx.BUDGET_YEAR_PUSH
         deal.push_in_transcript = has_transcript
     push_in_email = deal.pushed_to is not None and (not has_transcript or rng.random() < 0.4)
 
@@ -315,7 +318,7 @@ def _open_deal(seed: int, book: _Book, opp: dict, account_contacts: dict, out: _
         contact = rng.choice(deal.contacts)
         out.activities.append({**base, "id": stable_id(f"{PREFIX}-call", opp["id"], "quick"), "kind": "call",
                                "occurred_at": moment, "subject": f"Call with {contact.name}",
-                               "body": rng.choice(tx.CALL_NOTES).format(c=contact.name),
+                               "body": _for_stage(rng.choice(tx.CALL_NOTES), opp["stage"]).format(c=contact.name),
                                "direction": "outbound", "thread_id": None,
                                "participants": [deal.seller.ref("from"), contact.ref("to")]})
     for moment in when["note"]:
@@ -478,6 +481,11 @@ def _usage(seed: int, account: dict, product_id: str, out: _Out) -> None:
                                       "period_start": period, "value": float(value), "synthetic": True})
 
 
+def _for_stage(note: str, stage: str) -> str:
+    # Chosen first and replaced after, so the random stream (and so the rest of the book) stays as it was.
+    return tx.PROSPECTING_CALL_NOTES.get(note, note) if stage == "Prospecting" else note
+
+
 def _signals(seed: int, account: dict, out: _Out) -> None:
     rng = _rng(seed, "signals", account["id"])
     name, account_slug = account["name"], slug(account["name"])
@@ -489,6 +497,8 @@ def _signals(seed: int, account: dict, out: _Out) -> None:
              "city": rng.choice(tx.CITIES), "nth": rng.choice(("third", "fourth", "fifth", "seventh")),
              "n": rng.choice((40, 80, 150, 300, 600)), "previous": tx.unrecorded_company(rng),
              "target": tx.unrecorded_company(rng), "sector": account["sector"] or "technology",
+             # A partner is not the company it acquires: drawn from a stream of its own, so the rest is unchanged.
+             "partner": tx.unrecorded_company(_rng(seed, "partner", account["id"])),
              "year": account["year_established"] or "the 1990s",
              "employees": f"{account['employees'] or 0:,}",
              "location": account["office_location"] or "the United States"}

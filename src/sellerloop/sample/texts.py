@@ -254,6 +254,9 @@ class Deal:
         return f"${self.amount:,.0f}"
 
 
+LEGAL_PUSH, BUDGET_YEAR_PUSH = 1, 2  # positions in PUSH_REASONS below
+
+
 def deal_pain(rng: random.Random, sector: str | None) -> str:
     return rng.choice(SECTOR_PAIN.get(sector or "", GENERIC_PAIN) + GENERIC_PAIN[:1])
 
@@ -355,7 +358,10 @@ def email_thread(rng: random.Random, deal: Deal, *, n: int, first_inbound: bool,
         "competitor": deal.competitor, "system": system, "seats": rng.choice((25, 50, 75, 100, 150, 250)),
         "pitch_a": deal.pitch[0].capitalize(), "pitch_b": deal.pitch[1],
         "title2": rng.choice(("security team", "CISO", "VP of IT", "architecture board")),
-        "buyer": (deal.with_role("economic_buyer") or champion).first,
+        # Whom the champion takes it to: the economic buyer, never themselves ("I'll take it to Omar" from Omar).
+        # Said by full name when the two share a first name.
+        "buyer": "our finance team" if (buyer := deal.with_role("economic_buyer")) in (None, champion)
+        else buyer.name if buyer.first == champion.first else buyer.first,
     }
     subject = rng.choice((
         "{product} for {company}: next steps", "Follow-up: {product} evaluation", "{company} / MavenTech",
@@ -828,6 +834,9 @@ CALL_NOTES = (
     "Spoke with {c}. The team liked the demo; the open question is budget timing.",
     "Called {c} to check on the legal review. Legal has the contract; no comments yet.",
 )
+# A deal still in Prospecting has no contract with legal yet: its call note about legal says what is true then.
+PROSPECTING_CALL_NOTES = {CALL_NOTES[4]: "Called {c} to ask who would review a contract on their side, when "
+                                         "the time comes."}
 NOTES = (
     "{c} mentioned at the industry event that the budget may be frozen until the next quarter.",
     "Heard from {c} that {competitor} presented to their leadership last week.",
@@ -883,8 +892,8 @@ NEWS = (
      "{company} has agreed to acquire {target}, a {sector} company with about {n} employees. The deal is "
      "expected to close next quarter. {company} said it will integrate "
      "{target}'s operations and systems over the following year."),
-    ("partnership", "{company} announces partnership with {target}",
-     "{company} and {target} announced a strategic partnership to serve customers in the {sector} market. "
+    ("partnership", "{company} announces partnership with {partner}",
+     "{company} and {partner} announced a strategic partnership to serve customers in the {sector} market. "
      "The companies will combine their platforms and share data to speed up service delivery."),
     ("results", "{company} reports {pct} percent revenue growth",
      "{company} reported revenue growth of {pct} percent for the year, ahead of expectations. Management "

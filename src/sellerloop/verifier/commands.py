@@ -1,4 +1,5 @@
-"""`sellerloop verify CLAIMS.json [--json]` (DESIGN.md §8). Registered on the app by sellerloop.cli."""
+"""`sellerloop verify CLAIMS.json [--json]` (DESIGN.md §8) and `sellerloop eval claims`. Registered on the app by
+sellerloop.cli."""
 from __future__ import annotations
 
 import json
@@ -41,6 +42,36 @@ def verify(
         sys.stdout.write(f"{number}. [{mark}] {result['text']}\n   {result['why']}\n")
     supported = sum(result["supported"] for result in results)
     sys.stdout.write(f"{supported} of {len(results)} claims supported\n")
+
+
+def claims_command(
+    data: Annotated[Path | None, typer.Option("--data", help="the folder holding claims/ (default: the "
+                                                            "repository's data/)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+    misses: Annotated[bool, typer.Option("--misses", help="also list each claim the verifier got wrong")] = False,
+) -> None:
+    """The verifier on meaning: the share of falsified claims it blocks and of faithful paraphrases it blocks, on
+    the paraphrase set written for this project from the demo book, per half (dev, held-out) and kind."""
+    from sellerloop.verifier.evaluation import REPOSITORY_DATA, evaluate, kinds_table
+
+    rates = evaluate(data=data or REPOSITORY_DATA)
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in rates], indent=2) + "\n")
+        return
+    for r in rates:
+        sys.stdout.write(f"{r.half:8}  {r.mode:12}  falsifications blocked {r.falsified_blocked:3}/{r.falsified:<3} "
+                         f"= {r.falsified_blocked_share:6.1%}   faithful blocked {r.faithful_blocked:3}/"
+                         f"{r.faithful:<3} = {r.faithful_blocked_share:5.1%}\n")
+    columns = [f"{r.half} / {r.mode}" for r in rates]
+    sys.stdout.write("\nblocked per kind (" + "; ".join(columns) + "):\n")
+    for kind, counts in kinds_table(rates):
+        cells = "  ".join(f"{counts[c][0]:2}/{counts[c][1]:<2}" if c in counts else "  -  " for c in columns)
+        sys.stdout.write(f"  {kind:34} {cells}\n")
+    if misses:
+        for r in rates:
+            for miss in r.misses:
+                sys.stdout.write(f"[{r.half} / {r.mode}] {miss['label']} ({miss['kind']}): {miss['claim']}\n"
+                                 f"    {miss['why']}\n")
 
 
 def load_claims(path: Path) -> list[Claim]:

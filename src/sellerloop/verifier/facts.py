@@ -5,6 +5,10 @@ demands that each fact of a claim appears in a cited quote, so both sides are no
 
 - numbers and amounts: 1,000 = 1000 = 1k; $1.2M = 1,200,000 = 1.2 million; 15% = 15 percent. An amount with a
   currency matches the same value with that currency or with none ("amount: 12000" supports "$12,000").
+- numbers written as words: thirty = 30, a dozen = 12, two hundred = 200, twenty-five = 25 (both sides).
+- units: a number followed by a unit (days, weeks, months, years, hours; seats, users, licences; people,
+  employees, staff) is that number *of that unit*: "30 days" needs a quote's 30 followed by days, not weeks.
+  A bare number in a claim matches the number whatever its unit in the quote.
 - dates: 2017-12-08 = December 8, 2017 = 8 December 2017 = Dec 8 = 12/08/2017 = Friday, December 8. A date
   without a year matches any quote date with that month and day; a bare year matches a full date in that year.
 - names and titles: their words, lower-cased, lightly stemmed and with title acronyms spelled out (CFO = Chief
@@ -25,8 +29,11 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from sellerloop.evidence.words import (
+    NUMBER_WORDS,
     STOPWORDS,
     TITLE_ACRONYMS,
+    UNIT_SKIPPED,
+    UNITS,
     canonical_words,
     content_words,
 )
@@ -120,6 +127,20 @@ _DATE_START = re.compile(r"""[\dJFMASONDTW](?<![\w/.,-][\dJFMASONDTW])  # a digi
       |(?<=O)(?=ct)|(?<=N)(?=ov)|(?<=D)(?=ec)|(?<=T)(?=ue|hu)|(?<=W)(?=ed))""", re.VERBOSE)
 _CAP = r"[A-ZÀ-ÖØ-Þ](?:[\w&'’-]*[\w&])?"
 NAME = re.compile(rf"{_CAP}(?:[ \t]+(?:(?:of|de|da|van|von|der|den|du|la|le|&)[ \t]+)?{_CAP})*")
+# Numbers written as words: a run of number words ("two hundred", "twenty-five", "a dozen"); evaluated by
+# _word_value. Hand-written: the libraries that read number words (word2number, text2num) read one number from
+# a string given to them, not numbers found in running text, and are one more dependency for thirty lines.
+_NUMBER_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+NUMBER_WORD = re.compile(rf"\b(?:an?[ \t]+(?=(?:hundred|thousand|million|billion|dozen)\b))?(?:{_NUMBER_WORD})"
+                         rf"(?:(?:[ \t]+and[ \t]+|[ \t]+|-)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"[ \t]*(?:%|percent\b|per[ \t]cent\b)", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"[ \t_-]*([A-Za-z]+)")
+_WORD_BREAKS = str.maketrans({c: " " for c in "-.,;:!?()[]{}\"'“”‘’/$%"})
+# A record field's label names what its number counts: "Employees: 2822".
+_UNIT_LABEL = re.compile(r"([A-Za-z]+)[ \t]*(?:\([^)\n]*\))?[ \t]*:[ \t]*\Z")
+# "one" that is not a count: "one of them", "the one who", "no one".
+_PRONOUN_ONE = re.compile(r"(?:\b(?:the|no|any|each|every|which|this|that|someone|anyone)[ \t]+)one\b"
+                          r"|\bone(?=[ \t]+(?:of|another|who|that|which)\b|[ \t]*[.,;:!?)]|[ \t]*$)", re.IGNORECASE)
 _SENTENCE_END = ".!?:;\n\"“”‘'(•*–—>|"
 _GAP = "\x1f"  # stands in for a fact already taken: no word character, no space, no sentence end
 
@@ -212,6 +233,61 @@ def _number(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
     return "number", frozenset({f"n:{value}", f"m:{value}"}), frozenset({f"n:{value}"})
 
 
+def _word_value(text: str) -> int:
+    """The value of a NUMBER_WORD match: "two hundred and five" = 205, "a dozen" = 12, "twenty-five" = 25."""
+    total = current = 0
+    for word in re.split(r"[ \t-]+", text.lower()):
+        value = NUMBER_WORDS.get(word)
+        if word in ("a", "an"):
+            current = 1
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "dozen":
+            current = (current or 1) * 12
+        elif word in ("thousand", "million", "billion"):
+            total += (current or 1) * SCALES[word]
+            current = 0
+        elif value is not None:
+            current += value
+    return total + current
+
+
+def number_words(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, value) of each number written as words; "one" only where it counts something."""
+    if NUMBER_WORDS.keys().isdisjoint(text.lower().translate(_WORD_BREAKS).split()):
+        return []  # most texts have none: a set lookup decides faster than the long alternation
+    return [(m.start(), m.end(), _word_value(m[0])) for m in NUMBER_WORD.finditer(text)
+            if m[0].lower() != "one" or not _is_pronoun_one(text, m)]
+
+
+def _is_pronoun_one(text: str, m: re.Match) -> bool:
+    return any(p.start() <= m.start() < p.end() for p in _PRONOUN_ONE.finditer(text, max(0, m.start() - 9),
+                                                                               min(len(text), m.end() + 12)))
+
+
+def unit_after(text: str, end: int) -> tuple[str, ...]:
+    """The unit a number at text[:end] counts ("14 working days" -> day), from the next three words; none when
+    no unit word follows ("40 widgets": a quote's 40 anything may support it)."""
+    return _unit_span(text, end)[0]
+
+
+def _unit_span(text: str, end: int) -> tuple[tuple[str, ...], int]:
+    """unit_after, and where the unit word ends (it is part of the fact, not a word the overlap counts)."""
+    at = end
+    for _ in range(3):
+        m = _UNIT_WORD.match(text, at)
+        if not m:
+            break
+        word = m[1].lower()
+        units = UNITS.get(word)
+        if units:
+            return units, m.end()
+        if word not in UNIT_SKIPPED:
+            break
+        at = m.end()
+    return (), end
+
+
 def _month(name: str) -> int:
     return MONTHS[name[:3].lower()]
 
@@ -262,6 +338,11 @@ def _date(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
         offered.add(f"w:{WEEKDAYS[weekday[:3].lower()]}")
     accepted = (f"d:{year}-{month}-{day}" if year and day else f"d:{month}-{day}" if day else f"d:{year}-{month}")
     return frozenset({accepted}), frozenset(offered)
+
+
+def dates_in(text: str) -> list[tuple[int, int, frozenset[str], frozenset[str]]]:
+    """(start, end, keys a claim accepts, keys a quote offers) of each date in the text."""
+    return [(m.start(), m.end(), *keys) for m in _scan(DATE, _DATE_START, text) if (keys := _date(m[0]))]
 
 
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -328,10 +409,48 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
     spans = []
     for m in NUMBER.finditer(rest):
         kind, accepted, _ = _number(m[0])
+        units, end = _unit_span(rest, m.end()) if kind == "number" else ((), m.end())
+        if units:
+            value = next(iter(accepted - {key for key in accepted if key.startswith("m:")}))
+            accepted = frozenset(f"{value}:{unit}" for unit in units)
         found.append((m.start(), Fact(kind, m[0].strip(), accepted)))
-        spans.append(m.span())
+        spans.append((m.start(), end))
     rest = _blank(rest, spans)
     spans = []
+    for start, end, value in number_words(rest):
+        percent = _PERCENT_AFTER.match(rest, end)
+        if percent:
+            end = percent.end()
+            found.append((start, Fact("percentage", rest[start:end], frozenset({f"p:{value}"}))))
+        else:
+            units, unit_end = _unit_span(rest, end)
+            accepted = (frozenset(f"n:{value}:{unit}" for unit in units) if units
+                        else frozenset({f"n:{value}", f"m:{value}"}))
+            found.append((start, Fact("number", rest[start:end], accepted)))
+            end = unit_end
+        spans.append((start, end))
+    named, rest = _titles_and_names(_blank(rest, spans))
+    found += named
+    unique: dict[tuple[str, frozenset[str], str], Fact] = {}
+    found.sort(key=itemgetter(0))
+    for _, fact in found:
+        unique.setdefault((fact.kind, fact.keys, fact.phrase), fact)
+    return tuple(unique.values()), content_words(rest)
+
+
+@lru_cache(maxsize=1 << 14)
+def names_in(text: str) -> tuple[Fact, ...]:
+    """The titles and names of a text, as claim_facts finds them, without reading its numbers (which costs
+    most): for the meaning checks, which read them in every sentence of a quote."""
+    rest = _blank(text, [(start, end) for start, end, _, _ in dates_in(text)])
+    named, _ = _titles_and_names(_blank(rest, [m.span() for m in NUMBER.finditer(rest)]))
+    return tuple(fact for _, fact in sorted(named, key=itemgetter(0)))
+
+
+def _titles_and_names(rest: str) -> tuple[list[tuple[int, Fact]], str]:
+    """(position, fact) of each title and name in text whose dates and numbers are blanked; and the text with
+    those blanked too."""
+    found, spans = [], []
     for m in _titles(rest):
         found.append((m.start(), Fact("title", m[0], phrase=_phrase(m[0]))))
         spans.append(m.span())
@@ -342,11 +461,7 @@ def analyse_claim(text: str) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
         if name:
             found.append((start, Fact("name", name, phrase=_phrase(name))))
             spans.append((start, m.end()))
-    unique: dict[tuple[str, frozenset[str], str], Fact] = {}
-    found.sort(key=itemgetter(0))
-    for _, fact in found:
-        unique.setdefault((fact.kind, fact.keys, fact.phrase), fact)
-    return tuple(unique.values()), content_words(_blank(rest, spans))
+    return found, _blank(rest, spans)
 
 
 def _name(text: str, m: re.Match) -> tuple[str, int]:
@@ -386,6 +501,29 @@ def _quote_keys(text: str) -> frozenset[str]:
         if found:
             keys |= found[1]
             spans.append(m.span())
-    for m in NUMBER.finditer(_blank(text, spans)):
-        keys |= _number(m[0])[2]
+    rest = _blank(text, spans)
+    spans = []
+    for m in NUMBER.finditer(rest):
+        kind, _, offered = _number(m[0])
+        keys |= offered
+        if kind == "number":
+            value = next(iter(offered))
+            keys.update(f"{value}:{unit}" for unit in _quote_units(rest, m.start(), m.end()))
+        spans.append(m.span())
+    rest = _blank(rest, spans)
+    for start, end, value in number_words(rest):
+        if _PERCENT_AFTER.match(rest, end):
+            keys.add(f"p:{value}")
+            continue
+        keys.add(f"n:{value}")
+        keys.update(f"n:{value}:{unit}" for unit in _quote_units(rest, start, end))
     return frozenset(keys)
+
+
+def _quote_units(text: str, start: int, end: int) -> tuple[str, ...]:
+    """The units a quote's number counts: the word after it, or its field's label ("Employees: 2822")."""
+    units = unit_after(text, end)
+    if units:
+        return units
+    label = _UNIT_LABEL.search(text, max(0, start - 40), start)
+    return UNITS.get(label[1].lower(), ()) if label else ()

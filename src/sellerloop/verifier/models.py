@@ -25,7 +25,6 @@ class Verdict(BaseModel):
     why: str  # what failed, or which facts were found where
     facts: list[str] = Field(default_factory=list)  # its numbers, amounts, dates, names, titles as written
     overlap: float = 0.0  # share of its other content words found in the quotes; 0 when a fact is missing
-    similarity: float | None = None  # set only when the semantic check ran
 
 
 class VerifierSettings(BaseSettings):
@@ -35,6 +34,3 @@ class VerifierSettings(BaseSettings):
 
     # At least this share of the claim's content words must appear in its quotes (see service.py for why 0.6).
     min_overlap: float = 0.6
-    # Also accept a claim whose wording differs but whose meaning matches (wordllama; the `semantic` extra).
-    semantic: bool = False
-    min_similarity: float = 0.85  # measured in service.py: below it, wordllama admits unrelated statements
