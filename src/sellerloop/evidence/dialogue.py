@@ -530,6 +530,9 @@ _ON_TOPIC = {category: re.compile(rf"\b(?:{words})\b", _I) for category, words i
              r"testimonials?|reviews?|certif\w*",
     "need": r"value|needs?|problems?|pain|use case|roi|benefits?|outcomes?|results?|sav(?:e|es|ing|ings)",
 }.items()}
+# The objection detector files security and integration-effort concerns under "trust" (a risk the customer
+# fears: conversation.OBJECTION_CATEGORIES), so a reply on either topic answers a trust objection.
+_ON_TOPIC["trust"] = re.compile("|".join(_ON_TOPIC[c].pattern for c in ("trust", "security", "integration")), _I)
 # Other names for the same categories (a learned objection model may use them).
 _TOPIC_ALIASES = {"budget": "price", "status_quo": "competitor", "status quo": "competitor",
                   "skepticism": "trust", "value": "need"}
