@@ -41,9 +41,10 @@ class Statement:
         return SourceRef(uri=self.uri, quote=self.quote, kind=self.kind)
 
 
-# What an objection is about, and how a seller reads it.
-OBJECTION_CATEGORIES = {"price": "Price or budget", "timing": "Timing", "authority": "Authority",
-                        "competitor": "Competitor or status quo", "trust": "Trust or risk", "need": "Need or value"}
+# What an objection is about, and how a seller reads it: price or budget, timing, authority, a competitor or the
+# status quo, trust (skepticism, security, the risk of the change), need or value.
+OBJECTION_CATEGORIES = {"price": "Price", "timing": "Timing", "authority": "Authority", "competitor": "Competitor",
+                        "trust": "Trust or risk", "need": "Need or value"}
 # Phrases that are an objection by themselves in a sales conversation (written for the sample layer's sales
 # language before the model; measured in docs/EVALUATION.md: rare, but more precise than the model on both corpora,
 # so they count even where the model hesitates, e.g. with no seller turn before them).
