@@ -173,7 +173,7 @@ def test_an_objection_answered_with_proof_counts_as_handled():
     [h] = objection_handling(_call(
         "C: Our security team will need a full review, and that usually takes weeks.",
         "S: Completely understand. We're SOC 2 certified and I can send the questionnaire today."))
-    assert (h.category, h.how, h.handled) == ("security", "evidence", True)
+    assert (h.category, h.how, h.handled) == ("trust", "evidence", True)
     assert "acknowledged" in h.moves
 
 

@@ -49,8 +49,7 @@ PERSONAS = {
     "implication": ("champion", "decision_maker"), "situation": ("user", "champion"),
     "champion": ("champion", "decision_maker"), "competition": ("champion", "technical_evaluator"),
 }
-OBJECTION_LABELS = {"price": "Price", "security": "Security review", "timing": "Timing", "competitor": "Competitor",
-                    "integration": "Integration effort", "authority": "Authority"}
+OBJECTION_LABELS = conversation.OBJECTION_CATEGORIES
 
 
 def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, owners: set[str] | None) -> Brief:

@@ -530,6 +530,9 @@ _ON_TOPIC = {category: re.compile(rf"\b(?:{words})\b", _I) for category, words i
              r"testimonials?|reviews?|certif\w*",
     "need": r"value|needs?|problems?|pain|use case|roi|benefits?|outcomes?|results?|sav(?:e|es|ing|ings)",
 }.items()}
+# The objection detector files security and integration-effort concerns under "trust" (a risk the customer
+# fears: conversation.OBJECTION_CATEGORIES), so a reply on either topic answers a trust objection.
+_ON_TOPIC["trust"] = re.compile("|".join(_ON_TOPIC[c].pattern for c in ("trust", "security", "integration")), _I)
 # Other names for the same categories (a learned objection model may use them).
 _TOPIC_ALIASES = {"budget": "price", "status_quo": "competitor", "status quo": "competitor",
                   "skepticism": "trust", "value": "need"}
@@ -547,7 +550,7 @@ class Handling:
     """What the seller did after one customer objection."""
 
     objection: Turn
-    category: str  # the objection's category (evidence.conversation.OBJECTION_PATTERNS, or "competitor")
+    category: str  # the objection's category (a key of evidence.conversation.OBJECTION_CATEGORIES)
     how: str  # one of HANDLING_ORDER: the strongest move in the reply
     moves: tuple[str, ...]  # every move found in the reply
     reply: Turn | None  # the seller's reply, when there was one in time
@@ -664,8 +667,9 @@ def objection_handling(turns: Sequence[Turn], *, window: int = 3) -> list[Handli
             continue
         before = turns[index - 1] if index > 0 else None
         answering = before is not None and before.side == SELLER and bool(questions_in(before.text))
+        asked = before.text if before is not None and before.side == SELLER else ""
         said = sentences(turn.text)
-        category = next((c for c in (objection_category(s) for s in said
+        category = next((c for c in (objection_category(s, before=asked) for s in said
                                      if not answering or _PUSHBACK.search(s)) if c), None)
         if category is None and any(mentions_competitor(s) for s in said):
             category = "competitor"
