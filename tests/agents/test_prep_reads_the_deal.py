@@ -5,9 +5,10 @@ import datetime as dt
 
 from sellerloop.agents.models import Subject
 from sellerloop.agents.service import run_agent
-from sellerloop.records.models import FieldChange, Transcript, Utterance
+from sellerloop.records.models import FieldChange
 from tests.agents.test_research_and_prep import _check_grounded
 from tests.support.scenes import book as _book
+from tests.support.scenes import call
 from tests.support.scenes import email as _email
 
 
@@ -48,17 +49,9 @@ def test_a_moved_close_date_raises_the_question_of_what_changed(session, store):
     assert "The close date moved from 2018-03-30 to 2018-04-30: what changed" in moved.text
 
 
-def _call(session, *lines, day):
-    session.add(Transcript(id="t1", opportunity_id="d1", account_id="acme", title="Call",
-                           occurred_at=dt.datetime(2018, 2, day, 15), source_format="text"))
-    session.flush()
-    for seq, (speaker, role, text) in enumerate(lines, start=1):
-        session.add(Utterance(transcript_id="t1", seq=seq, speaker=speaker, role=role, text=text))
-
-
 def test_prep_chases_overdue_commitments_with_who_made_them_and_skips_the_done_ones(session, store):
     _book(session)
-    _call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."),
+    call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."),
           ("Malik Reyes", "customer", "I'll send you the list of systems we need to connect by Friday."), day=12)
     _email(session, "e1", 15, "outbound", "Hi Malik, attached is the updated proposal we discussed.")
     agenda = [i for i in _prep(session) if i.section == "agenda"]
@@ -69,7 +62,7 @@ def test_prep_chases_overdue_commitments_with_who_made_them_and_skips_the_done_o
 
 def test_a_promise_moved_to_a_later_day_is_chased_on_its_new_day(session, store):
     _book(session)
-    _call(session, ("Malik Reyes", "customer", "I'll share the procurement checklist by February 16."),
+    call(session, ("Malik Reyes", "customer", "I'll share the procurement checklist by February 16."),
           ("Malik Reyes", "customer", "Actually, I'll share the procurement checklist by March 9."), day=12)
     labels = [i.label for i in _prep(session) if i.section == "agenda"]
     assert "Commitment due 2018-03-09 · Malik Reyes" in labels

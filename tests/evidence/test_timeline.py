@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from sellerloop.records.models import Activity, StageChange, Transcript, Utterance
-from tests.support.scenes import MALIK, NADIA, SELLER, book, email, read
+from sellerloop.records.models import Activity, StageChange
+from tests.support.scenes import MALIK, NADIA, SELLER, book, call, email, read
 
 
 def _meeting(session, id, day, *people, body=None):
@@ -120,17 +120,9 @@ def test_a_budget_is_read_as_a_number(session, store, text, budget):
     assert (found, amount) == (budget, 50000.0)
 
 
-def _call(session, *lines, day=20):
-    session.add(Transcript(id="t1", opportunity_id="d1", account_id="acme", title="Call",
-                           occurred_at=dt.datetime(2018, 2, day, 15), source_format="text"))
-    session.flush()
-    for seq, (speaker, role, text) in enumerate(lines, start=1):
-        session.add(Utterance(transcript_id="t1", seq=seq, speaker=speaker, role=role, text=text))
-
-
 def test_a_promise_we_delivered_later_is_done(session, store):
     book(session)
-    _call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."), day=12)
+    call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."), day=12)
     email(session, "e1", 15, "outbound", "Hi Malik, attached is the updated proposal we discussed.")
     session.flush()
     [tracked] = read(session).commitments()
@@ -139,7 +131,7 @@ def test_a_promise_we_delivered_later_is_done(session, store):
 
 def test_a_promise_whose_day_passed_with_nothing_sent_is_overdue(session, store):
     book(session)
-    _call(session, ("Malik Reyes", "customer", "I'll send you the list of systems we need to connect by Friday."),
+    call(session, ("Malik Reyes", "customer", "I'll send you the list of systems we need to connect by Friday."),
           day=12)
     session.flush()
     [tracked] = read(session).commitments()
@@ -149,7 +141,7 @@ def test_a_promise_whose_day_passed_with_nothing_sent_is_overdue(session, store)
 
 def test_a_promise_due_after_today_is_open(session, store):
     book(session)
-    _call(session, ("Sam Seller", "seller", "I will send the integration plan by March 20."), day=26)
+    call(session, ("Sam Seller", "seller", "I will send the integration plan by March 20."), day=26)
     session.flush()
     [tracked] = read(session).commitments()
     assert tracked.status == "open"
@@ -157,7 +149,7 @@ def test_a_promise_due_after_today_is_open(session, store):
 
 def test_the_same_promise_said_again_is_not_its_delivery(session, store):
     book(session)
-    _call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."), day=12)
+    call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."), day=12)
     _meeting(session, "m1", 20, MALIK, body="Next step: Sam Seller to send the updated proposal by Friday.")
     session.flush()
     statuses = {t.commitment.statement.uri.split(":")[0]: t.status for t in read(session).commitments()}
@@ -167,7 +159,7 @@ def test_the_same_promise_said_again_is_not_its_delivery(session, store):
 
 def test_the_customers_delivery_does_not_close_our_promise(session, store):
     book(session)
-    _call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."), day=12)
+    call(session, ("Sam Seller", "seller", "I'll send the updated proposal by Friday."), day=12)
     email(session, "e1", 15, "inbound", "Attached is the updated proposal from our procurement team.")
     session.flush()
     [tracked] = read(session).commitments()

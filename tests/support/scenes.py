@@ -13,7 +13,9 @@ from sellerloop.records.models import (
     Opportunity,
     OpportunityContact,
     StageChange,
+    Transcript,
     User,
+    Utterance,
 )
 
 SELLER = {"name": "Sam Seller", "email": "sam@us.example", "role": "from", "user_id": "u1"}
@@ -47,6 +49,15 @@ def email(session, id, day, direction, body, *, thread="t1", subject="Technical 
     session.add(Activity(id=id, kind="email", opportunity_id="d1", account_id="acme", direction=direction,
                          occurred_at=dt.datetime(2018, 2, day, 10), thread_id=thread, subject=subject, body=body,
                          participants=[sender, to]))
+
+
+def call(session, *lines: tuple[str, str, str], day: int) -> None:
+    """A recorded call on d1 on that day of February 2018 at 15:00: (speaker, side, words) a line."""
+    session.add(Transcript(id="t1", opportunity_id="d1", account_id="acme", title="Call",
+                           occurred_at=dt.datetime(2018, 2, day, 15), source_format="text"))
+    session.flush()
+    for seq, (speaker, role, text) in enumerate(lines, start=1):
+        session.add(Utterance(transcript_id="t1", seq=seq, speaker=speaker, role=role, text=text))
 
 
 def read(session) -> DealRead:
