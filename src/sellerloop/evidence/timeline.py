@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sellerloop.evidence.commitments import Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, deal_evidence_statements, sentences
@@ -128,7 +129,6 @@ class DealRead:
     as_of: dt.date
     waiting: list[Waiting] = field(default_factory=list)  # newest first
     slips: list[Slip] = field(default_factory=list)  # oldest first
-    people: list[Person] = field(default_factory=list)  # role holders and the most engaged first
     competitors: list[Mention] = field(default_factory=list)  # first mention of each, oldest first
     risks: list[Mention] = field(default_factory=list)  # oldest first
     budgets: list[Mention] = field(default_factory=list)  # oldest first
@@ -189,6 +189,12 @@ class DealRead:
             return None
         return newest if newest.day != self.deal.opportunity.close_date else None
 
+    @cached_property
+    def people(self) -> list[Person]:
+        """The deal's contacts, role holders and the most engaged first. Worked out when asked: next-best action
+        over the whole book does not ask."""
+        return _people(self.deal, self.as_of)
+
     def economic_buyer(self) -> Person | None:
         return next((p for p in self.people if p.economic_buyer), None)
 
@@ -199,7 +205,7 @@ def read_deal(deal: DealEvidence, *, as_of: dt.date) -> DealRead:
                   if s.when is None or s.when.date() <= as_of]
     customer = [s for s in statements if s.by_customer]
     return DealRead(deal=deal, as_of=as_of, waiting=_waiting(deal, as_of), slips=_slips(deal),
-                    people=_people(deal, as_of), competitors=_competitors(statements),
+                    competitors=_competitors(statements),
                     risks=[Mention(m.group(0), s) for s in customer if (m := _RISK.search(s.text))],
                     budgets=[Mention(m.group(0), s) for s in customer if (m := _BUDGET.search(s.text))],
                     signature_dates=_signature_dates(customer))
