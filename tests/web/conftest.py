@@ -280,6 +280,7 @@ def page(browser):
 
 DEMO_DEAL = "01XZ9CRY"  # an Engaging Cancity deal with a transcript, emails and contacts in the demo book
 DEMO_ACCOUNT = "cancity"
+DRAFT_DEAL = "055Z2OAS"  # a Dontechi deal whose latest call nobody recapped by email: its follow-up drafts one
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from sellerloop.web import agent_views
 from sellerloop.web.agent_views import panel_context
 from sellerloop.web.deps import templates
 from tests.support.signin import with_csrf
-from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL
+from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL, DRAFT_DEAL
 
 HX = {"HX-Request": "true"}
 SOURCE_LINK = re.compile(r'<a class="source-link" href="([^"]+)"[^>]*>\[(\d+)\]</a>')
@@ -48,9 +48,19 @@ def demo_http(demo_server):
 @pytest.fixture
 def demo_call(demo_server) -> str:
     """The latest call of the demo deal: the one its follow-up is about."""
+    return _latest_call(demo_server, DEMO_DEAL)
+
+
+@pytest.fixture(scope="session")
+def draft_call(demo_server) -> str:
+    """The latest call of the deal whose follow-up drafts an email (nobody recapped that call yet)."""
+    return _latest_call(demo_server, DRAFT_DEAL)
+
+
+def _latest_call(demo_server, deal: str) -> str:
     with session_scope(demo_server.engine) as session:
-        calls = session.scalars(select(Transcript).where(Transcript.opportunity_id == DEMO_DEAL)).all()
-        assert calls, "the demo deal has a call"
+        calls = session.scalars(select(Transcript).where(Transcript.opportunity_id == deal)).all()
+        assert calls, f"the demo deal {deal} has a call"
         return max(calls, key=lambda t: (t.occurred_at is not None, t.occurred_at or 0, t.id)).id
 
 
@@ -187,11 +197,11 @@ def test_the_hygiene_panel_shows_field_changes_as_diffs_and_alerts_as_alerts(dem
 
 
 def test_the_follow_up_panel_shows_the_email_draft_tasks_and_plan_with_owner_and_due(demo_http, demo_server,
-                                                                                      demo_call):
-    fragment = demo_http.get(f"/opportunities/{DEMO_DEAL}/panels/follow-up", headers=HX).text
-    run = _run(demo_server, "follow-up", "opportunity", DEMO_DEAL)
-    assert run.inputs.get("transcript") == demo_call  # the deal's latest call
-    assert f'href="/transcripts/{demo_call}"' in fragment  # the panel names the call it follows up
+                                                                                      draft_call):
+    fragment = demo_http.get(f"/opportunities/{DRAFT_DEAL}/panels/follow-up", headers=HX).text
+    run = _run(demo_server, "follow-up", "opportunity", DRAFT_DEAL)
+    assert run.inputs.get("transcript") == draft_call  # the deal's latest call
+    assert f'href="/transcripts/{draft_call}"' in fragment  # the panel names the call it follows up
     draft = next(i for i in run.items if i.artifact == "email" and i.content)
     message = email.message_from_string(draft.content, policy=email.policy.default)
     shown = next(r for i, r in zip(run.items, _items(fragment)) if i is draft)
@@ -199,7 +209,7 @@ def test_the_follow_up_panel_shows_the_email_draft_tasks_and_plan_with_owner_and
     assert f'<dd class="email-subject">{esc(str(message["Subject"]))}</dd>' in shown
     body = message.get_body(preferencelist=("plain",)).get_content().strip("\n")
     assert f'<div class="email-body">{esc(body)}</div>' in shown
-    assert f'href="/opportunities/{DEMO_DEAL}/follow-up.eml?transcript={demo_call}"' in shown
+    assert f'href="/opportunities/{DRAFT_DEAL}/follow-up.eml?transcript={draft_call}"' in shown
     assert SOURCE_LINK.search(shown)
     for item, rendered in zip(run.items, _items(fragment)):
         if item is draft:
@@ -264,8 +274,13 @@ def test_an_agent_that_fails_says_so_in_its_panel_instead_of_spinning(demo_http,
 
 # --- the follow-up email as a file --------------------------------------------------------------------------
 
-def test_the_follow_up_email_downloads_as_an_eml_file_with_to_and_subject(demo_http, demo_call):
+def test_a_call_already_recapped_shows_the_recap_and_no_draft(demo_http):
     fragment = demo_http.get(f"/opportunities/{DEMO_DEAL}/panels/follow-up", headers=HX).text
+    assert "Recap already sent after the call: no new draft" in fragment and "Download .eml" not in fragment
+
+
+def test_the_follow_up_email_downloads_as_an_eml_file_with_to_and_subject(demo_http, draft_call):
+    fragment = demo_http.get(f"/opportunities/{DRAFT_DEAL}/panels/follow-up", headers=HX).text
     link = re.search(r'<a class="eml-link" href="([^"]+)" download>Download \.eml</a>', fragment)
     href = html.unescape(link.group(1))
     response = demo_http.get(href)
@@ -277,7 +292,7 @@ def test_the_follow_up_email_downloads_as_an_eml_file_with_to_and_subject(demo_h
     assert message["To"] and message["Subject"]
     assert f'<dd class="email-subject">{esc(str(message["Subject"]))}</dd>' in fragment  # the draft shown
     # the same draft from the call's own address
-    from_call = demo_http.get(f"/transcripts/{demo_call}/follow-up.eml")
+    from_call = demo_http.get(f"/transcripts/{draft_call}/follow-up.eml")
     assert from_call.status_code == 200 and from_call.headers["content-type"].startswith("message/rfc822")
     subject = email.message_from_bytes(response.content)["Subject"]
     assert email.message_from_bytes(from_call.content)["Subject"] == subject

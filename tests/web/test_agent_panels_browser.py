@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import DEMO_ACCOUNT, DEMO_DEAL, SCREENSHOTS
+from tests.web.conftest import DEMO_ACCOUNT, DRAFT_DEAL, SCREENSHOTS
 from tests.web.test_agent_panels import demo_call, tidy_deal  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -90,7 +90,7 @@ def test_the_transcript_page_shows_coaching_and_a_coaching_source_lands_on_the_u
 
 
 def test_the_email_draft_downloads_as_an_eml_file(page, demo_server):
-    page.goto(demo_server.url(f"/opportunities/{DEMO_DEAL}"))
+    page.goto(demo_server.url(f"/opportunities/{DRAFT_DEAL}"))
     panel = _loaded(page, "follow-up")
     link = panel.get_by_role("link", name="Download .eml")
     with page.expect_download() as info:

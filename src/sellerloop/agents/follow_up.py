@@ -37,7 +37,7 @@ from sellerloop.errors import BadInput
 from sellerloop.evidence.commitments import AGREED, Commitment, find_commitments
 from sellerloop.evidence.conversation import Statement, by_customer, seller_names, sentences, transcript_span_uri
 from sellerloop.evidence.dates import add_workdays
-from sellerloop.evidence.deals import book_context, load_deal
+from sellerloop.evidence.deals import book_context, end_of, load_deal
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import activity_heading, cite_whole, utterance_line
 from sellerloop.evidence.timeline import DealRead, read_deal
@@ -150,9 +150,12 @@ def _recap_sent(session: Session, opportunity: Opportunity | None, call: _Call) 
     """Our first email on the deal after the call and within RECAP_DAYS of it, if one went out."""
     if opportunity is None or call.when is None:
         return None
+    until = call.when + dt.timedelta(days=RECAP_DAYS)
+    if call.book_day is not None:  # nothing after the book's today: a replay of a past day sees that day's book
+        until = min(until, end_of(call.book_day) - dt.timedelta(microseconds=1))
     return session.scalars(select(Activity).where(
         Activity.opportunity_id == opportunity.id, Activity.kind == "email", Activity.direction == "outbound",
-        Activity.occurred_at > call.when, Activity.occurred_at <= call.when + dt.timedelta(days=RECAP_DAYS))
+        Activity.occurred_at > call.when, Activity.occurred_at <= until)
         .order_by(Activity.occurred_at, Activity.id).limit(1)).first()
 
 
