@@ -56,14 +56,28 @@ _RISK = re.compile(
     r"earliest|on hold|put (?:this|it|the project) on (?:hold|ice)|front-?runner|leaning towards|going (?:with|"
     r"another way)|no budget|(?:pause|pausing) (?:the|this)|deprioriti[sz]ed|(?:can't|cannot|can not|won't) sign "
     r"(?:before|until)|push(?:ed)? (?:signature|the signature|it) to)\b", re.I)
-# Words without which no pattern below can match: a message with none of them is not split into sentences.
-_worth_reading = re.compile(
+# Words without which no pattern below can match: a message with none of them is not split into sentences. The
+# substrings reject most messages cheaply (a whole-book run reads a million); the pattern then checks word starts.
+_HINTS = ("$", "budget", "freez", "frozen", "not this", "next year", "next quarter", "on hold", "on ice", "runner",
+          "leaning", "going ", "paus", "deprioriti", "sign", "push", "evaluat", "looking at", "talking to",
+          "considering", "speaking with", "compar", "demo from", "quote from", "proposal from", "went with", "chose",
+          "switch", "use", "using", "offered us", "came in", "shortlist", "on the list", "already has", "presented",
+          "cheaper", "connector", "differ", "against", "versus", "vs", "win", "won", "lose", "lost", "competing",
+          "clos")
+_WORTH_READING = re.compile(
     r"\$|\b(?:budget|freez|frozen|not this|next (?:year|quarter)|on hold|on ice|front-?runner|leaning|going (?:with|"
     r"another)|paus|deprioriti|sign|push|evaluat|looking at|talking to|considering|speaking with|compar|demo from|"
     r"quote from|proposal from|went with|chose|switch|use[sd]?\b|using\b|offered us|came in|shortlist|on the list|"
     r"already has|presented|cheaper|connector|differ|against|versus|vs\b|win\b|won\b|lose\b|lost\b|competing|"
     r"clos)",
     re.I)
+
+
+def _worth_reading(text: str) -> bool:
+    lower = text.lower()
+    return any(hint in lower for hint in _HINTS) and _WORTH_READING.search(text) is not None
+
+
 _SIGNATURE = re.compile(r"\b(sign|signs|signed|signing|signature|close|closing)\b", re.I)
 _MONEY = r"\$\s?(\d[\d,]*(?:\.\d+)?)\s*(k|K|m|M)?\b"
 # An amount the customer calls their budget, or says they set aside, allocated or can spend.
@@ -201,7 +215,7 @@ class DealRead:
 
 def read_deal(deal: DealEvidence, *, as_of: dt.date) -> DealRead:
     """The read of one deal as it stood at the end of `as_of`."""
-    statements = [s for s in deal_evidence_statements(deal, worth=_worth_reading.search)
+    statements = [s for s in deal_evidence_statements(deal, worth=_worth_reading)
                   if s.when is None or s.when.date() <= as_of]
     customer = [s for s in statements if s.by_customer]
     return DealRead(deal=deal, as_of=as_of, waiting=_waiting(deal, as_of), slips=_slips(deal),

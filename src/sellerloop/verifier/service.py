@@ -111,8 +111,7 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
     # Worked out only for a claim its words pass (most refused claims never need it), and not for a claim made
     # of its quotes' own sentences: words repeated verbatim cannot say otherwise than they do. Most agent claims
     # are such quotations, and a whole-book run checks 180,000 of them.
-    conflict = _meaning_conflict(claim.text, tuple(quotes[uri] for uri in uris),
-                                 tuple((speakers or {}).get(uri, "") for uri in uris),
+    conflict = _meaning_conflict(claim.text, tuple(quotes[uri] for uri in uris), uris, speakers or {},
                                  tuple(name for name in record_names if name in claim.text))
     if conflict:
         return Verdict(supported=False, why=f"{found}, but {conflict}", facts=shown, overlap=overlap)
@@ -122,7 +121,7 @@ def verify_claim(*, claim: Claim | ClaimLike, quotes: Mapping[str, str | None], 
 _ISO_DATE = re.compile(r"\b(?:19|20)\d\d-[01]\d-[0-3]\d\b")
 
 
-def _meaning_conflict(claim: str, quotes: tuple[str, ...], spoken_by: tuple[str, ...],
+def _meaning_conflict(claim: str, quotes: tuple[str, ...], uris: Sequence[str], speakers: Mapping[str, str],
                       record_names: tuple[str, ...]) -> str | None:
     """meaning.meaning_conflict, worked out once per shape of claim. A whole-book run verifies the same few
     code-written claims for every deal with other dates in them ("Engaging since 2017-09-18." against "Engaging:
@@ -135,6 +134,7 @@ def _meaning_conflict(claim: str, quotes: tuple[str, ...], spoken_by: tuple[str,
         # Made of the quotes' own words, piece by piece (most agent claims: a quoted sentence, "Name, Title."
         # from two fields): no word of its own that could say otherwise.
         return None
+    spoken_by = tuple(speakers.get(uri, "") for uri in uris)
     texts = (claim, *quotes)
     days = sorted({day for text in texts for day in _ISO_DATE.findall(text)})
     if not days or any(len(dates_in(text)) != len(_ISO_DATE.findall(text)) for text in texts):
@@ -174,7 +174,7 @@ def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
     verdicts = []
     for index, claim in enumerate(claims):
         quotes: dict[str, str | None] = {}
-        speakers: dict[str, str] = {}  # who said each quote, which a quoted piece no longer shows
+        first_quote: dict[str, tuple[str, str]] = {}  # who said it is read off the first quote of each source
         bad_quote = None
         for ref in claim.sources:
             if ref.uri not in texts:
@@ -182,8 +182,8 @@ def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
             text = texts[ref.uri]
             if text is not None and ref.quote is not None and ref.quote not in text:
                 bad_quote = bad_quote or ref.uri
-            elif text is not None and ref.quote is not None and ref.uri not in speakers:
-                speakers[ref.uri] = speaker_of(text, ref.quote)
+            elif text is not None and ref.quote is not None and ref.uri not in first_quote:
+                first_quote[ref.uri] = (text, ref.quote)
             piece = text if text is None or ref.quote is None else ref.quote
             if piece is not None and quotes.get(ref.uri) is not None:
                 piece = f"{quotes[ref.uri]}\n{piece}"  # two quotes from one source both count
@@ -193,8 +193,29 @@ def verify_claims(*, session: Session, claims: Sequence[Claim | ClaimLike],
                                     facts=[fact.text for fact in claim_facts(claim.text)]))
             continue
         verdicts.append(verify_claim(claim=claim, quotes=quotes, facts_only=bool(facts_only and facts_only[index]),
-                                     record_names=record_names, speakers=speakers))
+                                     record_names=record_names, speakers=_Speakers(first_quote)))
     return verdicts
+
+
+class _Speakers(Mapping[str, str]):
+    """Who said or wrote each cited quote, which a quoted piece no longer shows (meaning.speaker_of), worked out
+    when the check asks: most claims are decided without it."""
+
+    def __init__(self, quoted: dict[str, tuple[str, str]]) -> None:
+        self._quoted = quoted
+        self._found: dict[str, str] = {}
+
+    def __getitem__(self, uri: str) -> str:
+        if uri not in self._found:
+            text, quote = self._quoted[uri]
+            self._found[uri] = speaker_of(text, quote)
+        return self._found[uri]
+
+    def __iter__(self):
+        return iter(self._quoted)
+
+    def __len__(self) -> int:
+        return len(self._quoted)
 
 
 def _source_text(session: Session, uri: str) -> str | None:
