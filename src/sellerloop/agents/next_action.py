@@ -25,6 +25,7 @@ the label says in code-written words what was found ("stalled, 120 days in Engag
 """
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -150,15 +151,20 @@ def reweigh(candidates: list[Candidate], *, playbook: Playbook, feedback: Action
         c.ranking = adjustment.why or None  # not in the label: a taken-up ask is known again by its label
 
 
-def _action_for(c: Candidate, spec: Element, taken: frozenset[str] = frozenset()) -> str | None:
+def _action_for(c: Candidate, spec: Element, taken: AbstractSet[str] = frozenset()) -> str | None:
     """The action a candidate recommends for a playbook element: its first suitable one the element lists (the
     element's first when none suits; a situational finding's own), skipping actions already recommended on the
     deal; None when all of them are (another action would not fit what was found)."""
-    if c.finding in SITUATIONAL:
-        suitable = list(c.actions)
-    else:
-        suitable = [a for a in c.actions if a in spec.actions] or [spec.actions[0]]
-    return next((a for a in suitable if a not in taken), None)
+    # Plain loops: choosing runs for every candidate and element of every deal in a whole-book run.
+    situational, fits = c.finding in SITUATIONAL, False
+    for action in c.actions:
+        if situational or action in spec.actions:
+            if action not in taken:
+                return action
+            fits = True
+    if situational or fits:
+        return None
+    return None if spec.actions[0] in taken else spec.actions[0]
 
 
 def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_deal: bool = True) -> list[_Choice]:
@@ -171,11 +177,13 @@ def choose(candidates: list[Candidate], *, playbook: Playbook, limit: int, per_d
     for c in sorted(candidates, key=lambda c: (-c.score, c.finding, c.opportunity.id if c.opportunity else "")):
         deal = c.opportunity.id if c.opportunity and not per_deal else ""
         on_deal = actions.setdefault(c.opportunity.id if c.opportunity else "", set())
-        picked = next(((e, a) for e in c.elements if (deal, e) not in taken
-                       if (a := _action_for(c, playbook.element(e), frozenset(on_deal))) is not None), None)
-        if picked is None:
+        for element in c.elements:
+            if (deal, element) not in taken:
+                action = _action_for(c, playbook.element(element), on_deal)
+                if action is not None:
+                    break
+        else:
             continue
-        element, action = picked
         taken.add((deal, element))
         on_deal.add(action)
         chosen.append(_Choice(element, action, c))
