@@ -54,8 +54,8 @@ def conversations_command(
                       f"{score.precision:.3f}", f"{score.recall:.3f}", f"{score.f1:.3f}")
     console = Console(soft_wrap=True, width=max(100, Console().width))
     console.print(table)
-    for score in scores:
-        console.print(f"{score.detector}: {score.note}")
+    for detector, note in dict.fromkeys((score.detector, score.note) for score in scores):
+        console.print(f"{detector}: {note}")  # once per detector, not once per corpus
 
 
 @eval_app.command("backtest")
