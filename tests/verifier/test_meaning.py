@@ -286,3 +286,7 @@ def test_eval_claims_prints_the_rates_per_half_and_kind(capsys):
 def test_eval_claims_without_the_set_is_bad_input(tmp_path: Path):
     with pytest.raises(BadInput, match="no claims/paraphrases.jsonl under"):
         evaluate(data=tmp_path)
+
+
+def test_a_field_label_before_a_colon_is_no_speaker():
+    assert supported("Stage: Engaging. Close date: 2018-05-21.", "Stage: Engaging\nClose date: 2018-05-21")

@@ -106,8 +106,8 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
     for quotes that do not carry it themselves (a quoted utterance without its "Speaker:" prefix);
     `record_names` are the names of the record the claim is placed on, which it may add to what a quote says."""
     quotes = list(quotes)
-    if all(any(piece in quote for quote in quotes) for piece in _as_quoted(claim)):
-        return None  # the quotes' own words, with who said them as the quotes show it: nothing to misstate
+    if made_of_quotes(claim, quotes):
+        return None
     quote_clauses: list[Clause] = []
     for n, quote in enumerate(quotes):
         default = (speakers or {}).get(uris[n], "") if n < len(uris) else ""
@@ -139,6 +139,19 @@ def meaning_conflict(claim: str, quotes: Iterable[str], *, speakers: Mapping[str
         if reason:
             return reason
     return None
+
+
+def made_of_quotes(claim: str, quotes: Sequence[str]) -> bool:
+    """The claim is its quotes' own words, with who said them as the quotes show it: nothing it could misstate.
+    Each of its pieces as a quote would hold it, and within that each run between a full stop, comma or semicolon
+    (so "Name, Title." from two fields, or two quoted sentences), stands in a quote word for word. Not split at a
+    colon: "Dana: we sign" must be Dana's line, not "Dana" somewhere and "we sign" said by someone else."""
+    return all(any(run in quote for quote in quotes)
+               for piece in _as_quoted(claim)
+               for part in _RUN_BREAK.split(piece) if (run := part.strip().rstrip(".,;")))
+
+
+_RUN_BREAK = re.compile(r"(?<=[.,;])\s+")
 
 
 def _as_quoted(claim: str) -> list[str]:

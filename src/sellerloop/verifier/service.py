@@ -47,7 +47,7 @@ from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import resolve_source
 from sellerloop.evidence.words import canonical_words
 from sellerloop.verifier.facts import Fact, QuoteIndex, analyse_claim, claim_facts, dates_in, found_in, quote_index
-from sellerloop.verifier.meaning import meaning_conflict, speaker_of
+from sellerloop.verifier.meaning import made_of_quotes, meaning_conflict, speaker_of
 from sellerloop.verifier.models import Claim, Verdict, VerifierSettings
 
 
@@ -130,9 +130,7 @@ def _meaning_conflict(claim: str, quotes: tuple[str, ...], uris: Sequence[str], 
     which, and which is earlier), and the answer is cached under the renamed texts; the quotes' speakers go by
     position and only the record names the claim uses count, so the key holds nothing of one deal's own. The
     check costs about 0.25 ms a claim, so this takes some 20 s off a 100k-account run on 2 cores."""
-    if all(any(piece in quote for quote in quotes) for piece in _pieces(claim)):
-        # Made of the quotes' own words, piece by piece (most agent claims: a quoted sentence, "Name, Title."
-        # from two fields): no word of its own that could say otherwise.
+    if made_of_quotes(claim, quotes):  # most agent claims: checked here, before any renaming, as it is cheap
         return None
     spoken_by = tuple(speakers.get(uri, "") for uri in uris)
     texts = (claim, *quotes)
@@ -147,13 +145,6 @@ def _meaning_conflict(claim: str, quotes: tuple[str, ...], uris: Sequence[str], 
         return None
     real = {v: k for k, v in stand_in.items()}
     return _ISO_DATE.sub(lambda m: real.get(m[0], m[0]), conflict)
-
-
-_PIECE_BREAK = re.compile(r"(?<=[.,;:])\s+")
-
-
-def _pieces(claim: str) -> list[str]:
-    return [piece for part in _PIECE_BREAK.split(claim) if (piece := part.strip().rstrip(".,;"))]
 
 
 @lru_cache(maxsize=1 << 14)
