@@ -122,7 +122,9 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
     facts = FactList()
     cite = _Citer(session, _name_fields(session, call, sender, sellers, [*deal_contacts, *account_contacts]))
     _commitment_facts(facts, promises, dated=call.when is not None)
-    recap = _recap_sent(session, opportunity, call)
+    read = (read_deal(load_deal(session=session, opportunity=opportunity), as_of=call.book_day or call.day)
+            if opportunity is not None else None)
+    recap = _recap_sent(read, call)
     if recap is not None:
         # A second recap of the same call is noise in the customer's inbox: say it went, draft nothing.
         heading, refs = activity_heading(session=session, activity=recap)
@@ -131,8 +133,6 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
         _email_fact(facts, cite, call=call, promises=promises, sender=sender, sellers=sellers,
                     deal_contacts=deal_contacts, account_contacts=account_contacts)
     _task_facts(facts, cite, call=call, promises=promises, sender=sender)
-    read = (read_deal(load_deal(session=session, opportunity=opportunity), as_of=call.book_day or call.day)
-            if opportunity is not None else None)
     _plan_facts(facts, cite, call=call, promises=promises, opportunity=opportunity, deal_roles=deal_roles,
                 sender=sender, read=read)
 
@@ -146,17 +146,16 @@ def gather(*, session: Session, playbook: Playbook, owners: set[str] | None, opp
 RECAP_DAYS = 7  # an email of ours within a week of the call is its follow-up
 
 
-def _recap_sent(session: Session, opportunity: Opportunity | None, call: _Call) -> Activity | None:
-    """Our first email on the deal after the call and within RECAP_DAYS of it, if one went out."""
-    if opportunity is None or call.when is None:
+def _recap_sent(read: DealRead | None, call: _Call) -> Activity | None:
+    """Our first email on the deal after the call and within RECAP_DAYS of it, if one went out (from the deal's
+    activities, oldest first, already loaded for its read)."""
+    if read is None or call.when is None:
         return None
     until = call.when + dt.timedelta(days=RECAP_DAYS)
     if call.book_day is not None:  # nothing after the book's today: a replay of a past day sees that day's book
         until = min(until, end_of(call.book_day) - dt.timedelta(microseconds=1))
-    return session.scalars(select(Activity).where(
-        Activity.opportunity_id == opportunity.id, Activity.kind == "email", Activity.direction == "outbound",
-        Activity.occurred_at > call.when, Activity.occurred_at <= until)
-        .order_by(Activity.occurred_at, Activity.id).limit(1)).first()
+    return next((a for a in read.deal.activities if a.kind == "email" and a.direction == "outbound"
+                 and call.when < a.occurred_at <= until), None)
 
 
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

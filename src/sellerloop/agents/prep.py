@@ -23,7 +23,7 @@ from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence import conversation
 from sellerloop.evidence.deals import book_context, load_deal
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import cite_field, cite_whole, field_change_line, format_value, resolve_source
+from sellerloop.evidence.sources import cite_field, cite_whole, field_change_line, format_value, ticket_heading
 from sellerloop.evidence.timeline import DealRead, Tracked, read_deal
 from sellerloop.playbooks.models import Playbook
 from sellerloop.playbooks.service import element_coverage
@@ -59,10 +59,10 @@ def gather(*, session: Session, opportunity: Opportunity, playbook: Playbook, ow
     def field(name: str) -> SourceRef:
         return cite_whole(session=session, uri=f"opportunity:{opportunity.id}/field/{name}")
 
-    statements = conversation.deal_statements(session=session, opportunity_id=opportunity.id)
+    read = read_deal(load_deal(session=session, opportunity=opportunity), as_of=book_context(session=session).as_of)
+    statements = conversation.deal_evidence_statements(read.deal)  # from the rows the read loaded: no query
 
     # Agenda: the next step, then what people promised, then the close date.
-    read = read_deal(load_deal(session=session, opportunity=opportunity), as_of=book_context(session=session).as_of)
     if read.closed:
         # A meeting on a closed deal is a review or a new start: nothing to chase, no qualifying to do. What the
         # customer said stays worth knowing.
@@ -137,10 +137,8 @@ def _objections(add, session: Session, opportunity: Opportunity, statements: lis
         for ticket in session.scalars(select(Ticket).where(
                 Ticket.account_id == opportunity.account_id, Ticket.status != "closed",
                 Ticket.severity.in_(("high", "critical"))).order_by(Ticket.opened_at.desc()).limit(2)):
-            heading, subject = resolve_source(session=session, uri=f"ticket:{ticket.id}").text.splitlines()[:2]
-            add("objections", f"{heading}. {subject}.",
-                [SourceRef(uri=f"ticket:{ticket.id}", quote=f"{heading}\n{subject}", kind="ticket")],
-                label="Open support ticket")
+            statement, ref = ticket_heading(session=session, ticket=ticket)
+            add("objections", statement, [ref], label="Open support ticket")
 
 
 def _to_follow_up(read: DealRead, *, besides: str | None, limit: int = 2) -> list[Tracked]:

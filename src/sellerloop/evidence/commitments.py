@@ -160,11 +160,6 @@ def find_commitments(statements: Iterable[Statement], *, people: Iterable[str] =
     return found
 
 
-def dated_commitments(statements: list[Statement]) -> list[Statement]:
-    """Statements in which someone commits to do something by a date, oldest first."""
-    return list(dict.fromkeys(c.statement for c in find_commitments(statements) if c.when))
-
-
 # --- offers, asks and acceptance ---------------------------------------------------------------------------
 
 # Money and quantities as terms are stated: "$1", "50 cents", ".25", "10%", "3 food", "two firewood", "50 seats".

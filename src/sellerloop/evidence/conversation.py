@@ -21,7 +21,7 @@ from sellerloop.evidence.classifier import shipped_model
 from sellerloop.evidence.deals import DealEvidence
 from sellerloop.evidence.models import SourceRef
 from sellerloop.evidence.sources import utterance_line
-from sellerloop.records.models import Activity, Transcript, User, Utterance
+from sellerloop.records.models import Activity, User, Utterance
 
 
 @dataclass(frozen=True)
@@ -116,22 +116,10 @@ def by_customer(u: Utterance, sellers: set[str]) -> bool:
     return u.role == "customer" if u.role is not None else u.speaker not in sellers
 
 
-def deal_statements(*, session: Session, opportunity_id: str) -> list[Statement]:
-    """Every utterance of the deal's transcripts and every sentence of its emails, meetings, calls and notes."""
-    sellers = seller_names(session)
-    rows = session.execute(select(Utterance, Transcript.occurred_at).join(Transcript)
-                           .where(Transcript.opportunity_id == opportunity_id)
-                           .order_by(Transcript.occurred_at, Transcript.id, Utterance.seq)).all()
-    activities = session.scalars(select(Activity).where(Activity.opportunity_id == opportunity_id)
-                                 .order_by(Activity.occurred_at, Activity.id))
-    return [*(utterance_statement(u, when, sellers) for u, when in rows),
-            *(s for a in activities for s in activity_statements(a, sellers))]
-
-
 def deal_evidence_statements(deal: DealEvidence, *, worth: Callable[[str], bool] = bool) -> list[Statement]:
-    """The same statements as `deal_statements`, from a deal already loaded (no query): the transcripts' utterances
-    when they were loaded, then the activities' sentences. Only texts `worth` reading are split: a whole-book run
-    looking for a few phrases skips most messages with one search instead of splitting them into sentences."""
+    """Every utterance of the deal's transcripts (when they were loaded) and every sentence of its emails,
+    meetings, calls and notes, from the deal's loaded rows (no query). Only texts `worth` reading are split: a
+    whole-book run looking for a few phrases skips most messages with one search instead of splitting them."""
     return [*(utterance_statement(u, t.occurred_at, deal.user_names)
               for t in deal.transcripts for u in deal.utterances.get(t.id, []) if worth(u.text)),
             *(s for a in deal.activities if worth(a.body or "") for s in activity_statements(a, deal.user_names))]

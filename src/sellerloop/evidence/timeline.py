@@ -158,13 +158,6 @@ class DealRead:
     def waiting_on_us(self) -> list[Waiting]:
         return [w for w in self.waiting if w.on == "us"]
 
-    def waiting_on_them(self) -> list[Waiting]:
-        return [w for w in self.waiting if w.on == "them"]
-
-    def last_touch(self) -> Activity | None:
-        touches = deal_touches(self.deal, self.as_of)
-        return touches[-1] if touches else None
-
     def budget_gap(self) -> tuple[float, float, Mention] | None:
         """(budget, amount, the mention) when the newest budget the customer named is below the deal's amount."""
         amount = self.deal.opportunity.amount
