@@ -36,7 +36,7 @@ from sellerloop.agents.research import SIGNAL_THEME_WORDS, _theme
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.deals import BookContext, DealEvidence, book_context, load_deals, open_opportunities
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import activity_heading, cite_field, field_change_line, resolve_source
+from sellerloop.evidence.sources import activity_heading, cite_field, field_change_line, resolve_source, ticket_heading
 from sellerloop.evidence.timeline import DealRead, Mention, deal_touches, read_deal, the_ask
 from sellerloop.playbooks.models import Element, ElementCoverage, Playbook
 from sellerloop.playbooks.service import element_coverage
@@ -377,13 +377,9 @@ def _risk(session: Session, deal: DealEvidence) -> list[Candidate]:
         ticket = next((t for t in deal.account.tickets
                        if t.status != "closed" and t.severity in TICKET_SEVERITIES), None)
         if ticket is not None:
-            # The resolver's first two lines ("Ticket ID (high, open) opened ...", "Subject: ..."): the row is in
-            # the session, so this reads no more than the deal evidence did.
-            heading = "\n".join(resolve_source(session=session, uri=f"ticket:{ticket.id}").text.splitlines()[:2])
+            statement, ref = ticket_heading(session=session, ticket=ticket)
             out.append(Candidate("open_ticket", WEIGHTS["open_ticket"] + (0.05 if ticket.severity == "critical" else 0),
-                                 f"open {ticket.severity} support ticket",
-                                 f"{heading.splitlines()[0]}. {heading.splitlines()[1]}.",
-                                 [SourceRef(uri=f"ticket:{ticket.id}", quote=heading, kind="ticket")],
+                                 f"open {ticket.severity} support ticket", statement, [ref],
                                  *ADVANCES["open_ticket"]))
     return out
 

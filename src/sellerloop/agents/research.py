@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 from sellerloop.agents.models import Subject
 from sellerloop.composers.base import Brief, FactList, Section
 from sellerloop.evidence.models import SourceRef
-from sellerloop.evidence.sources import HIDDEN_VALUE, cite_field, cite_whole, format_value, resolve_source
+from sellerloop.evidence.sources import (
+    HIDDEN_VALUE,
+    cite_field,
+    cite_whole,
+    format_value,
+    resolve_source,
+    ticket_heading,
+)
 from sellerloop.playbooks.models import Playbook
 from sellerloop.records.models import (
     OPEN_STAGES,
@@ -85,16 +92,15 @@ ROLE_ORDER = ("economic_buyer", "champion", "decision_maker", "technical_evaluat
 # The angle for each kind of trigger: the playbook elements it speaks to (the first the team's playbook has wins)
 # and why it is a reason to call, in a seller's words.
 ANGLES = {
-    "buyer": (("economic_buyer", "authority", "situation"), "a new executive often brings new budget and priorities"),
+    # The themes' own angles (an executive change, a problem, growth news), and the finer kinds of trigger.
+    **{name: (elements, why) for name, _, elements, why in THEMES},
     "deal": (("decision_process", "identify_pain", "problem", "need"),
              "an acquisition brings systems and teams to merge, and a project to do it"),
     "expansion": (("metrics", "need_payoff", "budget"), "new money and growth plans put a number on what they "
                                                          "need to scale"),
     "hiring": (("identify_pain", "problem", "need"), "they are hiring for the work we help with: the need has a "
                                                      "budget"),
-    "pain": (("identify_pain", "problem", "need"), "points to a problem they need solved"),
-    "growth": (("metrics", "need_payoff", "budget"), "growth puts a number on what they need to scale"),
-    "situation": (DEFAULT_THEME[1], DEFAULT_THEME[2]),
+    DEFAULT_THEME[0]: (DEFAULT_THEME[1], DEFAULT_THEME[2]),
 }
 
 # A job posting is hiring whatever its wording; the other kinds are read for what they say.
@@ -246,10 +252,8 @@ def _open_tickets(session: Session, account: Account) -> list[Event]:
                                                    Ticket.status != "closed")).all()
     out = []
     for ticket in sorted(tickets, key=lambda t: (t.severity != "critical", -_as_datetime(t.opened_at).timestamp())):
-        source = resolve_source(session=session, uri=f"ticket:{ticket.id}")
-        heading, subject = source.text.splitlines()[:2]
-        ref = SourceRef(uri=source.uri, quote=f"{heading}\n{subject}", kind="ticket")
-        out.append(Event(ticket.opened_at, f"{heading}. {subject}.", ref, "", "", ref,
+        statement, ref = ticket_heading(session=session, ticket=ticket)
+        out.append(Event(ticket.opened_at, statement, ref, "", "", ref,
                          f"{EVENT_LABELS['ticket']} · {ticket.severity}, {ticket.status}"))
     return out
 

@@ -311,6 +311,14 @@ def activity_heading(*, session: Session, activity: Activity) -> tuple[str, list
     return ". ".join(quoted), [SourceRef(uri=uri, quote=line, kind="activity") for line in quoted]
 
 
+def ticket_heading(*, session: Session, ticket: Ticket) -> tuple[str, SourceRef]:
+    """A ticket said in a line: the resolver's first two lines ("Ticket ID (high, open) opened ...", "Subject:
+    ..."), quoted together, and a statement made of them. The row is in the session: no query."""
+    uri = f"ticket:{ticket.id}"
+    heading, subject = resolve_source(session=session, uri=uri).text.splitlines()[:2]
+    return f"{heading}. {subject}.", SourceRef(uri=uri, quote=f"{heading}\n{subject}", kind="ticket")
+
+
 def _activity(session: Session, uri: str, rest: str) -> ResolvedSource:
     a = _get(session, Activity, rest, uri)
     header = [f"{a.kind.capitalize()} on {format_value(a.occurred_at)}"]
